@@ -1,0 +1,41 @@
+with
+
+source as (
+
+    select * from {{ source('erp', 'orders') }}
+
+),
+
+latest as (
+
+    select
+        *,
+        row_number() over (
+            partition by natural_key
+            order by (payload ->> 'updated_at')::timestamptz desc, raw_id desc
+        ) as version_rank
+    from source
+
+),
+
+final as (
+
+    select
+        payload ->> 'order_number' as order_number,
+        payload ->> 'customer_id' as customer_id,
+        payload ->> 'status' as order_status,
+        upper(payload ->> 'currency') as currency,
+        (payload ->> 'ordered_at')::timestamptz as ordered_at,
+        (payload ->> 'requested_delivery_date')::date
+            as requested_delivery_date,
+        payload ->> 'ship_from_location_id' as ship_from_location_id,
+        payload -> 'lines' as order_lines,
+        jsonb_array_length(payload -> 'lines') as line_count,
+        (payload ->> 'updated_at')::timestamptz as updated_at,
+        loaded_at
+    from latest
+    where version_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,1 @@
+"""Waybill: shipment-to-invoice data platform (connectors, loader, quality gate, billing)."""

@@ -1,0 +1,69 @@
+"""Warehouse DDL: the ``ops`` tables and the uniform shape of every ``raw.<source>__<entity>`` table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from psycopg import sql
+
+if TYPE_CHECKING:
+    import psycopg
+
+DDL_DIR = Path(__file__).resolve().parents[3] / "include" / "ddl"
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def ensure_ops_schema(conn: psycopg.Connection) -> None:
+    """Create the ``raw`` and ``ops`` schemas and every ``include/ddl/*.sql`` object if missing.
+
+    Runs under a transaction-scoped advisory lock so that parallel tasks do not race on DDL.
+    """
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('waybill.ddl'))")
+        for path in sorted(DDL_DIR.glob("*.sql")):
+            conn.execute(path.read_text())  # type: ignore[arg-type]
+
+
+def raw_table_name(source: str, entity: str) -> str:
+    """Return ``<source>__<entity>`` after checking both are plain lowercase identifiers.
+
+    Raises ``ValueError`` for anything else, so a config typo never becomes SQL.
+    """
+    for part in (source, entity):
+        if not _IDENTIFIER.match(part):
+            raise ValueError(f"source and entity must be lowercase identifiers, got {part!r}")
+    return f"{source}__{entity}"
+
+
+def ensure_raw_table(conn: psycopg.Connection, source: str, entity: str) -> sql.Identifier:
+    """Create ``raw.<source>__<entity>`` if missing and return its qualified identifier.
+
+    Every raw table has the same columns: the payload kept whole as JSONB plus load metadata,
+    unique on (natural_key, payload_hash) so the same record never lands twice.
+    """
+    name = raw_table_name(source, entity)
+    table = sql.Identifier("raw", name)
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"waybill.raw.{name}",))
+        conn.execute(
+            sql.SQL(
+                """
+                create table if not exists {table} (
+                    raw_id bigint generated always as identity primary key,
+                    batch_id uuid not null,
+                    source text not null,
+                    entity text not null,
+                    natural_key text not null,
+                    payload_hash text not null,
+                    payload jsonb not null,
+                    record_location text,
+                    extracted_at timestamptz not null,
+                    loaded_at timestamptz not null default clock_timestamp(),
+                    constraint {unique} unique (natural_key, payload_hash)
+                )
+                """
+            ).format(table=table, unique=sql.Identifier(f"{name}__key_hash"))
+        )
+    return table
