@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 DATASOURCE = "warehouse"
 
 
-def table_batch(context: AbstractDataContext, schema: str, table: str):  # noqa: ANN201 - GX type
+def table_batch(context: AbstractDataContext, schema: str, table: str):
     """Return a whole-table batch definition for ``schema.table`` in the warehouse."""
     source = context.data_sources.add_or_update_sql(
         name=DATASOURCE, connection_string=warehouse.sqlalchemy_url()

@@ -50,7 +50,7 @@ def clean_warehouse():
         yield conn
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest hook
+def pytest_terminal_summary(terminalreporter) -> None:
     """Show how long each DAG file took to import (measured by the DagBag integrity test)."""
     if PARSE_TIMES:
         terminalreporter.section("DAG file import times (Airflow DagBag)")

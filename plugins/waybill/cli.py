@@ -38,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     wh = sub.add_parser("warehouse", help="the Postgres warehouse")
     wh_sub = wh.add_subparsers(dest="warehouse_command")
-    url = wh_sub.add_parser("url", help="print the warehouse's SQLAlchemy URL (starts the embedded one)")
+    url = wh_sub.add_parser(
+        "url", help="print the warehouse's SQLAlchemy URL (starts the embedded one)"
+    )
     url.set_defaults(func=_warehouse_url)
     env = wh_sub.add_parser("env", help="print the environment Waybill exports, as shell lines")
     env.set_defaults(func=_warehouse_env)
@@ -51,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=help_text, add_help=False)
         cmd.set_defaults(func=_passthrough, tool=name, passthrough=True)
 
-    demo = sub.add_parser("demo", help="run the whole pipeline against the sandbox and print a summary")
+    demo = sub.add_parser(
+        "demo", help="run the whole pipeline against the sandbox and print a summary"
+    )
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--shipments", type=int, default=2000)
     demo.add_argument("--faults", type=float, default=0.0)

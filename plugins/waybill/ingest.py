@@ -8,17 +8,21 @@ together. A crash between batches resumes from the last committed watermark.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from waybill import warehouse
 from waybill.connections import get_endpoint
 from waybill.connectors.http import HttpClient, RateLimiter
 from waybill.connectors.rest import Page, iter_pages, since_param
 from waybill.load.copy import current_watermark, load_batch
-from waybill.load.records import DeadLetter, Record
 from waybill.load.schema import ensure_ops_schema
 from waybill.sources import get_source
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from waybill.load.records import DeadLetter, Record
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +52,9 @@ def ingest_entity(source_name: str, entity_name: str, *, run_id: str | None = No
         watermark = current_watermark(conn, source_name, entity_name)
         overlap = entity.incremental.overlap_minutes if entity.incremental else 0
         since = since_param(watermark, overlap)
-        log.info("%s/%s: pulling since %s (watermark %s)", source_name, entity_name, since, watermark)
+        log.info(
+            "%s/%s: pulling since %s (watermark %s)", source_name, entity_name, since, watermark
+        )
         pages = iter_pages(client, entity, page_size=source.page_size, since=since)
         for chunk in _chunks(pages, PAGES_PER_BATCH):
             watermark = _max_watermark(watermark, chunk)

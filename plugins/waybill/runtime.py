@@ -8,9 +8,12 @@ Airflow is imported. Values already set in the environment win, so a team's depl
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from waybill import warehouse
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 DAGS_FOLDER = warehouse.PROJECT_ROOT / "dags"
 DBT_PROJECT_DIR = warehouse.PROJECT_ROOT / "dbt_project"

@@ -1,1 +1,1 @@
-"""Simulated partner systems (ERP, WMS, TMS, carriers) for the demo, the tests and the benchmarks."""
+"""Simulated partner systems (ERP, WMS, TMS, carriers) for the demo, tests and benchmarks."""

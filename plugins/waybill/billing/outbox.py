@@ -23,8 +23,15 @@ def enqueue(conn: psycopg.Connection, invoices: list[dict[str, Any]], run_id: st
     if not invoices:
         return 0
     rows = [
-        (inv["invoice_number"], inv["customer_id"], inv["currency"], inv["total_amount"],
-         json.dumps(inv), body_sha256(inv), run_id)
+        (
+            inv["invoice_number"],
+            inv["customer_id"],
+            inv["currency"],
+            inv["total_amount"],
+            json.dumps(inv),
+            body_sha256(inv),
+            run_id,
+        )
         for inv in invoices
     ]
     with conn.cursor() as cur:

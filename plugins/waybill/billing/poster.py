@@ -64,11 +64,18 @@ def _send(client: HttpClient, path: str, row: tuple) -> tuple[str, Any]:
         return ("unavailable", str(exc))
     if response.ok:
         return ("posted", response.json().get("document_number"))
-    return ("failed", f"ERP answered {response.status_code} for {invoice_id}: {response.text[:500]}")
+    return (
+        "failed",
+        f"ERP answered {response.status_code} for {invoice_id}: {response.text[:500]}",
+    )
 
 
 def _record(
-    conn: psycopg.Connection, invoice_id: str, version: int, outcome: tuple[str, Any], result: PostResult
+    conn: psycopg.Connection,
+    invoice_id: str,
+    version: int,
+    outcome: tuple[str, Any],
+    result: PostResult,
 ) -> None:
     status, detail = outcome
     with conn.transaction():

@@ -116,7 +116,7 @@ class HttpClient:
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
-        return base * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not crypto
+        return base * (0.5 + random.random() / 2)
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:

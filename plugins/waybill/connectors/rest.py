@@ -106,7 +106,9 @@ def _page(number: int, items: list[Any], entity: EntityConfig, where: str) -> Pa
         location = f"{where} item {index}"
         if not isinstance(item, dict):
             records.append(
-                DeadLetter(location, f"item is {type(item).__name__}, not an object", None, _raw(item))
+                DeadLetter(
+                    location, f"item is {type(item).__name__}, not an object", None, _raw(item)
+                )
             )
             continue
         key = item.get(entity.natural_key)

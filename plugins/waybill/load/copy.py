@@ -119,7 +119,12 @@ def load_batch(
                 on conflict (natural_key, payload_hash) do nothing
                 """
             ).format(table=table),
-            {"batch_id": batch_id, "source": source, "entity": entity, "extracted_at": extracted_at},
+            {
+                "batch_id": batch_id,
+                "source": source,
+                "entity": entity,
+                "extracted_at": extracted_at,
+            },
         )
         landed = max(cur.rowcount, 0)
         _write_dead_letters(cur, batch_id, source, entity, dead)

@@ -53,7 +53,10 @@ def payload_text(payload: dict[str, Any] | list[Any] | str) -> str:
         except (TypeError, ValueError) as exc:
             raise PayloadError(f"payload is not JSON-serialisable: {exc}") from None
     if "\\u0000" in text or "\x00" in text:
-        raise PayloadError("payload contains a NUL character, which Postgres JSONB cannot store", _nul_path(payload))
+        raise PayloadError(
+            "payload contains a NUL character, which Postgres JSONB cannot store",
+            _nul_path(payload),
+        )
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:

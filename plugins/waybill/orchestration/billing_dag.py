@@ -9,7 +9,7 @@ from waybill.orchestration.assets import MARTS_BILLING
 from waybill.orchestration.defaults import DAG_KWARGS
 
 
-def _billing_ready_checkpoint(context):  # noqa: ANN001, ANN202 - GX types, imported lazily
+def _billing_ready_checkpoint(context):
     from expectations.checkpoints import billing_ready_checkpoint
 
     return billing_ready_checkpoint(context)

@@ -10,13 +10,14 @@ import functools
 import os
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from waybill import runtime
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from airflow.models.dagrun import DagRun
 
 
@@ -36,7 +37,7 @@ def ensure_airflow_db() -> None:
 
 
 @functools.cache
-def dag_bag():  # noqa: ANN201 - Airflow type imported lazily
+def dag_bag():
     """Parse ``dags/`` once per process; raise if any file fails to import."""
     from airflow.dag_processing.dagbag import DagBag
 
@@ -52,14 +53,20 @@ def run_dag(
     logical_date: datetime | None = None,
     conf: dict[str, Any] | None = None,
     check: bool = True,
+    retries: bool = True,
 ) -> DagRun:
     """Run ``dag_id`` once with ``dag.test()`` and return its DagRun.
 
     With ``check`` (default) raises :class:`DagRunFailed` naming the failed tasks when the run fails.
+    ``retries=False`` runs every task once (tests that expect a failure need not wait out the
+    retry delays).
     """
-    dag = dag_bag().get_dag(dag_id)
+    dag = dag_bag().dags.get(dag_id)
     if dag is None:
         raise KeyError(f"no DAG {dag_id!r} in {runtime.DAGS_FOLDER}")
+    if not retries:
+        for task in dag.tasks:
+            task.retries = 0
     kwargs: dict[str, Any] = {"run_conf": conf}
     if logical_date is not None:
         kwargs["logical_date"] = logical_date

@@ -47,8 +47,10 @@ def build_transform_dag(doc_md: str | None = None) -> DAG:
             render_config=RenderConfig(
                 load_method=LoadMode.DBT_MANIFEST,
                 test_behavior=TestBehavior.AFTER_EACH,
+                emit_datasets=False,  # Assets are ours: publish_marts emits the one billing uses
+                should_detach_multiple_parents_tests=True,
             ),
-            operator_args={"install_deps": False, "emit_datasets": False},
+            operator_args={"install_deps": False},
         )
 
         @task(outlets=[MARTS_BILLING])

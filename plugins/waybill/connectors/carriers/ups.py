@@ -1,0 +1,226 @@
+"""UPS Track API v1 responses → canonical tracking events.
+
+Reads ``trackResponse.shipment[].package[]``: every ``activity[]`` entry is an actual event;
+every ``deliveryDate[]`` entry is a delivery date event (``SDD``/``RDD`` estimated, ``DEL``
+actual), timed by ``deliveryTime.endTime`` when that container applies to it.
+
+Times: UPS sends the local date ``YYYYMMDD`` and time ``HHMMSS`` of the scanning facility with
+no zone. When the activity also has ``gmtDate``/``gmtTime`` they give ``event_at_utc``; with only
+``gmtOffset`` the local time is shifted by it. With neither, ``event_at_utc`` stays null and
+``event_at_local`` keeps the local value: guessing a zone from a city or postal code would
+silently move deliveries across midnight, which on-time KPIs cannot tolerate.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import astuple
+from datetime import UTC, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from waybill.connectors.carriers.events import (
+    CarrierEvent,
+    Field,
+    Location,
+    NormalizeError,
+    RecordError,
+    format_utc,
+    require_object,
+    stable_event_id,
+)
+from waybill.milestones import lookup
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+SOURCE_STANDARD = "ups"
+_DATE_RE = re.compile(r"^\d{8}$")
+# UPS documents HHMMSS but its own example gmtTime is '74700': a dropped leading zero.
+_TIME_RE = re.compile(r"^\d{5,6}$")
+_OFFSET_RE = re.compile(r"^([+-])(\d{2})[:.]?(\d{2})$")
+_DELIVERY_TIME_FOR = {
+    "DEL": {"DEL"},
+    "SDD": {"CMT", "EDW", "CDW", "IDW"},
+    "RDD": {"CMT", "EDW", "CDW", "IDW"},
+}
+
+
+def normalize(
+    doc: Any, *, source: str = "<input>", carrier_code: str | None = None
+) -> Iterator[CarrierEvent | NormalizeError]:
+    """Yield one event or error per UPS activity and delivery date in ``doc``.
+
+    ``doc`` is a parsed UPS Track API response; ``source`` names it in errors (the file);
+    ``carrier_code`` overrides the default ``ups``. Never raises on bad input: a malformed
+    record becomes a :class:`NormalizeError` naming ``source``, the record's JSON path and
+    the field, and the walk goes on.
+    """
+    carrier = carrier_code or "ups"
+    root = Field(doc)
+    try:
+        shipments = list(root.obj("trackResponse", required=True).items("shipment", required=True))
+    except RecordError as exc:
+        yield exc.to_error(source)
+        return
+    for shipment in shipments:
+        try:
+            shipment = require_object(shipment)
+            inquiry = shipment.text("inquiryNumber")
+            packages = list(shipment.items("package"))
+        except RecordError as exc:
+            yield exc.to_error(source)
+            continue
+        for package in packages:
+            try:
+                package = require_object(package)
+                activities = list(package.items("activity"))
+                delivery_dates = list(package.items("deliveryDate"))
+            except RecordError as exc:
+                yield exc.to_error(source)
+                continue
+            for node in activities:
+                try:
+                    yield _activity_event(node, package, inquiry, carrier)
+                except RecordError as exc:
+                    yield exc.to_error(source)
+            for node in delivery_dates:
+                try:
+                    yield _delivery_date_event(node, package, inquiry, carrier)
+                except RecordError as exc:
+                    yield exc.to_error(source)
+
+
+def _tracking_number(package: Field, inquiry: str | None) -> str:
+    number = package.text("trackingNumber") or inquiry
+    if number is None:
+        raise package.error("trackingNumber", "is missing and the shipment has no inquiryNumber")
+    return number
+
+
+def _date(node: Field, key: str, value: str) -> str:
+    if not _DATE_RE.match(value):
+        raise node.error(key, f"must be YYYYMMDD, got {value[:40]!r}")
+    try:
+        datetime.strptime(value, "%Y%m%d")
+    except ValueError:
+        raise node.error(key, f"is not a calendar date: {value!r}") from None
+    return value
+
+
+def _time(node: Field, key: str, value: str) -> str:
+    if not _TIME_RE.match(value):
+        raise node.error(key, f"must be HHMMSS, got {value[:40]!r}")
+    padded = value.zfill(6)
+    try:
+        datetime.strptime(padded, "%H%M%S")
+    except ValueError:
+        raise node.error(key, f"is not a time of day: {value!r}") from None
+    return padded
+
+
+def _offset(node: Field, key: str, value: str) -> timezone:
+    match = _OFFSET_RE.match(value)
+    if not match or int(match.group(2)) > 18 or int(match.group(3)) > 59:
+        raise node.error(key, f"must be an offset like -05:00, got {value[:40]!r}")
+    delta = timedelta(hours=int(match.group(2)), minutes=int(match.group(3)))
+    return timezone(delta if match.group(1) == "+" else -delta)
+
+
+def _location(node: Field) -> Location:
+    address = node.obj("location").obj("address")
+    if address.value is None:
+        return Location()
+    return Location(
+        city=address.text("city"),
+        state=address.text("stateProvince"),
+        postal_code=address.text("postalCode"),
+        country=address.text("countryCode") or address.text("country"),
+    )
+
+
+def _activity_event(node: Field, package: Field, inquiry: str | None, carrier: str) -> CarrierEvent:
+    act = require_object(node)
+    status = act.obj("status", required=True)
+    status_type = status.text("type", required=True)
+    code = status.text("code")
+    description = status.text("description")
+    date = _date(act, "date", act.text("date", required=True) or "")
+    raw_time = act.text("time")
+    time = _time(act, "time", raw_time) if raw_time else None
+    local = f"{date}T{time}" if time else date
+
+    event_at_utc: str | None = None
+    utc_offset = act.text("gmtOffset")
+    tz = _offset(act, "gmtOffset", utc_offset) if utc_offset else None
+    gmt_date, gmt_time = act.text("gmtDate"), act.text("gmtTime")
+    if gmt_date and gmt_time:
+        moment = datetime.strptime(
+            _date(act, "gmtDate", gmt_date) + _time(act, "gmtTime", gmt_time), "%Y%m%d%H%M%S"
+        )
+        event_at_utc = format_utc(moment.replace(tzinfo=UTC))
+    elif tz is not None and time:
+        local_moment = datetime.strptime(date + time, "%Y%m%d%H%M%S")
+        event_at_utc = format_utc(local_moment.replace(tzinfo=tz))
+
+    candidates = [f"{status_type}:{code}", status_type] if code else [status_type]
+    source_code, milestone = lookup(SOURCE_STANDARD, candidates)
+    tracking = _tracking_number(package, inquiry)
+    location = _location(act)
+    is_exception = status_type == "X"
+    return CarrierEvent(
+        tracking_number=tracking,
+        carrier_code=carrier,
+        source_standard=SOURCE_STANDARD,
+        source_code=source_code,
+        source_description=description,
+        milestone=milestone,
+        classifier="actual",
+        event_at_utc=event_at_utc,
+        event_at_local=local,
+        utc_offset=utc_offset,
+        location=location,
+        reason_code=code if is_exception else None,
+        reason_description=description if is_exception else None,
+        event_id=stable_event_id(
+            "ups", tracking, "activity", status_type, code, local, astuple(location)
+        ),
+        path=act.path,
+    )
+
+
+def _delivery_date_event(
+    node: Field, package: Field, inquiry: str | None, carrier: str
+) -> CarrierEvent:
+    item = require_object(node)
+    date_type = item.text("type", required=True) or ""
+    date = _date(item, "date", item.text("date", required=True) or "")
+    time = None
+    delivery_time = package.obj("deliveryTime")
+    if delivery_time.value is not None:
+        time_type = delivery_time.text("type")
+        end_time = delivery_time.text("endTime")
+        if end_time and time_type in _DELIVERY_TIME_FOR.get(date_type, ()):
+            time = _time(delivery_time, "endTime", end_time)
+    local = f"{date}T{time}" if time else date
+    source_code, milestone = lookup(SOURCE_STANDARD, [date_type])
+    tracking = _tracking_number(package, inquiry)
+    return CarrierEvent(
+        tracking_number=tracking,
+        carrier_code=carrier,
+        source_standard=SOURCE_STANDARD,
+        source_code=source_code,
+        source_description={
+            "SDD": "Scheduled delivery date",
+            "RDD": "Rescheduled delivery date",
+        }.get(date_type, "Delivered date" if date_type == "DEL" else None),
+        milestone=milestone,
+        classifier="actual" if date_type == "DEL" else "estimated",
+        event_at_utc=None,
+        event_at_local=local,
+        utc_offset=None,
+        location=Location(),
+        reason_code=None,
+        reason_description=None,
+        event_id=stable_event_id("ups", tracking, "deliveryDate", date_type, local),
+        path=item.path,
+    )
