@@ -79,6 +79,26 @@ def run_demo(seed: int, shipments: int, faults: float = 0.0) -> int:
 
 
 @contextlib.contextmanager
+def output_to(log_path: Path) -> Iterator[None]:
+    """Append everything written to this process's stdout/stderr (file descriptors 1 and 2) to ``log_path``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with log_path.open("a") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+@contextlib.contextmanager
 def sandbox(seed: int, shipments: int, faults: float, token: str) -> Iterator[str]:
     """Run ``waybill sandbox serve`` in a child process; yield its base URL; stop it on exit."""
     port = _free_port()
@@ -237,12 +257,12 @@ def _gate_statistics() -> dict[str, Any]:
         value = XComModel.deserialize_value(row) if row is not None else None
     if not isinstance(value, dict):
         return {}
-    stats = value.get("statistics", {})
+    validations = value.get("validation_results", [])
     return {
         "suite": "billing_ready",
         "success": value.get("success"),
-        "evaluated": stats.get("evaluated_expectations"),
-        "successful": stats.get("successful_expectations"),
+        "evaluated": sum(v["statistics"]["evaluated_expectations"] for v in validations),
+        "successful": sum(v["statistics"]["successful_expectations"] for v in validations),
     }
 
 
@@ -257,7 +277,7 @@ def write_reports(summary: dict[str, Any]) -> Path:
 
 def render_summary(summary: dict[str, Any]) -> str:
     """Render the summary as the few lines ``make demo`` prints."""
-    lines = [f"Waybill demo (seed {summary['seed']}, {summary['shipments']} shipments)", ""]
+    lines = ["", f"Waybill demo (seed {summary['seed']}, {summary['shipments']} shipments)", ""]
     lines += [
         f"  {r['dag_id']:<22} {r['state']:<8} {r['seconds']:>6}s" for r in summary["dag_runs"]
     ]

@@ -11,10 +11,9 @@ from waybill.billing.poster import post_pending
 from waybill.connections import get_endpoint
 from waybill.connectors.http import HttpClient, RateLimiter
 from waybill.load.schema import ensure_ops_schema
+from waybill.sources import get_source
 
 log = logging.getLogger(__name__)
-
-ERP_CONNECTION = "erp_api"
 
 
 def enqueue_invoices(run_id: str | None = None) -> dict:
@@ -28,14 +27,17 @@ def enqueue_invoices(run_id: str | None = None) -> dict:
     return {"invoices": len(invoices), "enqueued": added}
 
 
-def post_invoices(*, rate_limit_per_s: float = 20.0, concurrency: int = 4) -> dict:
-    """Post pending outbox rows to the ERP (connection ``erp_api``); fail if any could not be sent."""
-    endpoint = get_endpoint(ERP_CONNECTION)
+def post_invoices(*, concurrency: int = 4) -> dict:
+    """Post pending outbox rows to the ERP (source ``erp`` in sources.yaml: connection, timeout,
+    rate limit); fail if any could not be sent."""
+    erp = get_source("erp")
+    endpoint = get_endpoint(erp.connection_id)
     client = HttpClient(
         source="erp",
         base_url=endpoint.base_url,
         headers=endpoint.auth_headers(),
-        rate_limiter=RateLimiter(rate_limit_per_s),
+        timeout_s=erp.timeout_s,
+        rate_limiter=RateLimiter(erp.rate_limit_per_s) if erp.rate_limit_per_s else None,
     )
     with warehouse.connect() as conn:
         result = post_pending(conn, client, concurrency=concurrency)
