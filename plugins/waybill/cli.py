@@ -14,7 +14,11 @@ import subprocess
 import sys
 from importlib.metadata import entry_points
 
-BUILTIN_COMMANDS = ("waybill.commands.edi", "waybill.commands.carriers")
+BUILTIN_COMMANDS = (
+    "waybill.commands.edi",
+    "waybill.commands.carriers",
+    "waybill.commands.webhooks",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,11 +102,14 @@ def _passthrough(args: argparse.Namespace) -> int:
     from waybill import runtime
 
     runtime.apply()
+    # Tools spawn their own helpers by name (airflow standalone runs `airflow scheduler` …).
+    venv_bin = os.path.dirname(sys.executable)
+    os.environ["PATH"] = os.pathsep.join([venv_bin, os.environ.get("PATH", "")])
     argv = list(args.extra) if args.tool == "exec" else [args.tool, *args.extra]
     if not argv:
         print("waybill exec: give a command to run", file=sys.stderr)
         return 2
-    venv_tool = os.path.join(os.path.dirname(sys.executable), argv[0])
+    venv_tool = os.path.join(venv_bin, argv[0])
     if os.path.exists(venv_tool):
         argv[0] = venv_tool
     cwd = runtime.DBT_PROJECT_DIR if args.tool == "dbt" else None
