@@ -42,3 +42,21 @@ create table if not exists ops.watermarks (
     updated_at timestamptz not null default now(),
     primary key (source, entity)
 );
+-- cursor_value holds what the entity's `incremental.kind` in sources.yaml resumes from:
+-- updated_since -> the highest updated_at landed (ISO-8601; requested minus the overlap);
+-- page_token -> the token that fetched the last page landed; offset -> that page's offset.
+
+-- Every inbound file read, written in the same transaction as its records: a rerun after a
+-- crash between the commit and the move to archive/ or rejected/ only moves the file.
+create table if not exists ops.ingested_files (
+    source text not null,
+    entity text not null,
+    file_name text not null,
+    sha256 text not null,
+    status text not null,
+    batch_id uuid not null,
+    records integer not null default 0,
+    dead_letters integer not null default 0,
+    ingested_at timestamptz not null default now(),
+    primary key (source, entity, file_name, sha256)
+);

@@ -39,7 +39,7 @@ def run_demo(seed: int, shipments: int, faults: float = 0.0) -> int:
     embedded = "WAREHOUSE_URL" not in os.environ
     runtime.apply()
     from waybill.orchestration.runner import DagRunFailed, ensure_airflow_db, run_dag
-    from waybill.sources import load_sources
+    from waybill.sources import systems
 
     if embedded:
         _reset_warehouse()
@@ -48,7 +48,7 @@ def run_demo(seed: int, shipments: int, faults: float = 0.0) -> int:
     token = secrets.token_urlsafe(24)
     with sandbox(seed, shipments, faults, token) as base_url:
         _point_connections_at(base_url, token)
-        dag_ids = [f"ingest_{name}" for name in load_sources()]
+        dag_ids = [f"ingest_{name}" for name in systems()]
         dag_ids += ["transform_warehouse", "post_billing"]
         failed = None
         for dag_id in dag_ids:
@@ -116,6 +116,8 @@ def sandbox(seed: int, shipments: int, faults: float, token: str) -> Iterator[st
         str(port),
         "--faults",
         str(faults),
+        "--inbound",
+        str(_fresh_inbound()),
     ]
     env = {**os.environ, "WAYBILL_SANDBOX_ERP_TOKEN": token}
     with log_path.open("w") as log:
@@ -130,6 +132,17 @@ def sandbox(seed: int, shipments: int, faults: float, token: str) -> Iterator[st
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _fresh_inbound() -> Path:
+    """Empty the demo's inbound folder (only the demo's own default one) for a fresh drop."""
+    import shutil
+
+    folder = demo_inbound_dir()
+    if "WAYBILL_INBOUND_DIR" not in os.environ and folder.is_dir():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _wait_until_up(base_url: str, process: subprocess.Popen, log_path: Path) -> None:
@@ -152,13 +165,34 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+SANDBOX_PREFIXES = {
+    "erp_api": "erp",
+    "wms_api": "wms",
+    "tms_api": "tms",
+    "parcelco_api": "carriers/parcelco",
+    "swiftex_api": "carriers/swiftex",
+    "ridgeline_api": "carriers/ridgeline",
+}
+
+
+def demo_inbound_dir() -> Path:
+    """The inbound folder the demo's sandbox drops files into (``WAYBILL_INBOUND_DIR`` if set)."""
+    configured = os.environ.get("WAYBILL_INBOUND_DIR")
+    return Path(configured) if configured else warehouse.state_dir() / "demo" / "inbound"
+
+
 def _point_connections_at(base_url: str, token: str) -> None:
-    """Set each partner connection to the sandbox, unless the environment already defines it."""
-    for conn_id, prefix in {"erp_api": "erp"}.items():
-        os.environ.setdefault(
-            f"AIRFLOW_CONN_{conn_id.upper()}",
-            json.dumps({"conn_type": "http", "host": f"{base_url}/{prefix}", "password": token}),
-        )
+    """Set each partner connection to the sandbox, unless the environment already defines it.
+
+    Only the ERP takes a token. File sources read ``WAYBILL_INBOUND_DIR`` (the folder the
+    sandbox was started with ``--inbound``), set here unless already set.
+    """
+    for conn_id, prefix in SANDBOX_PREFIXES.items():
+        spec: dict[str, str] = {"conn_type": "http", "host": f"{base_url}/{prefix}"}
+        if conn_id == "erp_api":
+            spec["password"] = token
+        os.environ.setdefault(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(spec))
+    os.environ.setdefault("WAYBILL_INBOUND_DIR", str(demo_inbound_dir()))
 
 
 def _reset_warehouse() -> None:

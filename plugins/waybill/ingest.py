@@ -1,15 +1,20 @@
 """Ingest one entity of one source into ``raw``: the body of every ingestion task.
 
-Reads the watermark, pulls pages since it (minus the overlap window), and lands them in
-batches; each batch commits its records, dead letters, counts and the advanced watermark
-together. A crash between batches resumes from the last committed watermark.
+REST entities: read the watermark, pull pages from it (an ``updated_since`` minus the overlap
+window, or the stored page token / offset), and land them in batches; each batch commits its
+records, dead letters, counts and the advanced watermark together, so a crash between batches
+resumes from the last committed watermark.
+
+File entities (X12, CSV): optionally fetch new files into the inbound folder, then land each
+file as one batch, recording it in ``ops.ingested_files`` in the same transaction; write the 997
+(X12) to the partner's outbound folder; move the file to ``archive/`` or ``rejected/``.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from waybill import warehouse
 from waybill.connections import get_endpoint
@@ -21,57 +26,204 @@ from waybill.sources import get_source
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
+    import psycopg
+
+    from waybill.load.copy import BatchResult
     from waybill.load.records import DeadLetter, Record
+    from waybill.sources import EntityConfig, SourceConfig
 
 log = logging.getLogger(__name__)
 
 PAGES_PER_BATCH = 20
+COUNTS = ("read", "landed", "duplicate", "dead_lettered")
 
 
 def ingest_entity(source_name: str, entity_name: str, *, run_id: str | None = None) -> dict:
-    """Pull ``source_name``/``entity_name`` since its watermark and land it in ``raw``.
+    """Pull ``source_name``/``entity_name`` and land it in ``raw.<source>__<entity>``.
 
-    Returns the summed counts (read, landed, duplicate, dead_lettered, batches, watermark).
-    Raises the connector's error (``SourceUnavailable``, ``PageError``, ``HTTPError``) after
-    committing every batch that completed, so a rerun resumes where this one stopped.
+    Returns the summed counts (read, landed, duplicate, dead_lettered, batches, watermark; files
+    for file sources). Raises the connector's error (``SourceUnavailable``, ``PageError``,
+    ``HTTPError``, ``MissingConnection``) after committing every batch that completed, so a
+    rerun resumes where this one stopped.
     """
     source = get_source(source_name)
     entity = source.entity(entity_name)
+    if entity.kind == "rest":
+        return _ingest_rest(source, entity, run_id)
+    return _ingest_files(source, entity, run_id)
+
+
+def client_for(source: SourceConfig) -> HttpClient:
+    """An :class:`HttpClient` for ``source`` from its Airflow connection and limits."""
+    if not source.connection_id:
+        raise ValueError(f"source {source.name!r} has no connection_id")
     endpoint = get_endpoint(source.connection_id)
-    client = HttpClient(
-        source=source_name,
+    return HttpClient(
+        source=source.name,
         base_url=endpoint.base_url,
         headers=endpoint.auth_headers(),
         timeout_s=source.timeout_s,
         rate_limiter=RateLimiter(source.rate_limit_per_s) if source.rate_limit_per_s else None,
     )
-    totals = {"read": 0, "landed": 0, "duplicate": 0, "dead_lettered": 0, "batches": 0}
+
+
+def _ingest_rest(source: SourceConfig, entity: EntityConfig, run_id: str | None) -> dict:
+    client = client_for(source)
+    totals = _zero()
+    incremental = entity.incremental
     with warehouse.connect() as conn:
         ensure_ops_schema(conn)
-        watermark = current_watermark(conn, source_name, entity_name)
-        overlap = entity.incremental.overlap_minutes if entity.incremental else 0
-        since = since_param(watermark, overlap)
+        watermark = current_watermark(conn, source.name, entity.name)
+        conn.commit()  # each batch below is its own transaction
+        since = resume_at = None
+        if incremental and incremental.kind == "updated_since":
+            since = since_param(watermark, incremental.overlap_minutes)
+        elif incremental:
+            resume_at = watermark
         log.info(
-            "%s/%s: pulling since %s (watermark %s)", source_name, entity_name, since, watermark
+            "%s/%s: pulling (watermark %r, since %r)", source.name, entity.name, watermark, since
         )
-        pages = iter_pages(client, entity, page_size=source.page_size, since=since)
+        pages = iter_pages(
+            client,
+            entity,
+            page_size=entity.page_size or source.page_size,
+            since=since,
+            resume_at=resume_at,
+        )
         for chunk in _chunks(pages, PAGES_PER_BATCH):
-            watermark = _max_watermark(watermark, chunk)
+            watermark = _advance(watermark, chunk, entity)
             result = load_batch(
                 conn,
-                source_name,
-                entity_name,
+                source.name,
+                entity.name,
                 _items(chunk),
                 extracted_at=datetime.now(UTC),
                 watermark=watermark,
                 run_id=run_id,
             )
-            totals["batches"] += 1
-            for key in ("read", "landed", "duplicate", "dead_lettered"):
-                totals[key] += getattr(result, key)
-    log.info("%s/%s: %s", source_name, entity_name, totals)
-    return {**totals, "source": source_name, "entity": entity_name, "watermark": watermark}
+            _add(totals, result)
+    log.info("%s/%s: %s", source.name, entity.name, totals)
+    return {**totals, "source": source.name, "entity": entity.name, "watermark": watermark}
+
+
+def _ingest_files(source: SourceConfig, entity: EntityConfig, run_id: str | None) -> dict:
+    from waybill.connectors.inbound import entity_folder, pending_files
+
+    folder = entity_folder(source, entity)
+    fetch_error: Exception | None = None
+    if entity.fetch is not None:
+        from waybill.connectors.x12_files import fetch_new_files
+
+        try:
+            fetched = fetch_new_files(client_for(source), entity, folder)
+            log.info("%s/%s: fetched %d new files", source.name, entity.name, len(fetched))
+        except Exception as exc:  # land what is already here, then fail the task
+            fetch_error = exc
+            log.error("%s/%s: fetching files failed: %s", source.name, entity.name, exc)
+    totals = _zero()
+    files: dict[str, str] = {}
+    with warehouse.connect() as conn:
+        ensure_ops_schema(conn)
+        for path in pending_files(folder, entity.pattern):
+            status, result = _ingest_file(conn, source, entity, path, run_id)
+            files[path.name] = status
+            if result is not None:
+                _add(totals, result)
+    log.info("%s/%s: %s, files %s", source.name, entity.name, totals, files)
+    if fetch_error is not None:
+        raise fetch_error
+    return {**totals, "source": source.name, "entity": entity.name, "files": files}
+
+
+def _ingest_file(
+    conn: psycopg.Connection,
+    source: SourceConfig,
+    entity: EntityConfig,
+    path: Path,
+    run_id: str | None,
+) -> tuple[str, BatchResult | None]:
+    """Land one file as one batch; return its status (archived/rejected) and the batch counts."""
+    from waybill.connectors.inbound import move_out, sha256_of
+
+    sha = sha256_of(path)
+    known = conn.execute(
+        "select status from ops.ingested_files"
+        " where source = %s and entity = %s and file_name = %s and sha256 = %s",
+        (source.name, entity.name, path.name, sha),
+    ).fetchone()
+    conn.commit()
+    if known:  # landed before a crash kept it from moving: just move it now
+        move_out(path, known[0])
+        return known[0], None
+    items, sound = _file_items(source, entity, path)
+    status = "rejected"
+
+    def register(cur: psycopg.Cursor, result: BatchResult) -> None:
+        nonlocal status
+        status = "archived" if sound() and result.dead_lettered == 0 else "rejected"
+        cur.execute(
+            "insert into ops.ingested_files"
+            " (source, entity, file_name, sha256, status, batch_id, records, dead_letters)"
+            " values (%s, %s, %s, %s, %s, %s, %s, %s) on conflict do nothing",
+            (
+                source.name,
+                entity.name,
+                path.name,
+                sha,
+                status,
+                result.batch_id,
+                result.read,
+                result.dead_lettered,
+            ),
+        )
+
+    result = load_batch(
+        conn,
+        source.name,
+        entity.name,
+        items,
+        extracted_at=datetime.now(UTC),
+        run_id=run_id,
+        before_commit=register,
+    )
+    moved = move_out(path, status)
+    log.info("%s/%s: %s -> %s (%s)", source.name, entity.name, path.name, moved, result.as_dict())
+    return status, result
+
+
+def _file_items(
+    source: SourceConfig, entity: EntityConfig, path: Path
+) -> tuple[Iterator[Record | DeadLetter], Any]:
+    """The file's items, and a callable telling (after iteration) whether the file was sound."""
+    if entity.kind == "csv_files":
+        from waybill.connectors.csv_files import csv_items
+
+        return csv_items(path, entity), lambda: True
+    from waybill.connectors.edi import parse_file, write_997
+    from waybill.connectors.inbound import source_folder
+    from waybill.connectors.x12_files import x12_items
+
+    result = parse_file(path)
+    # The 997 goes out before the load: rewriting it on a rerun is harmless (same name).
+    if not result.read_error:
+        try:
+            write_997(result, source_folder(source, "outbound"))
+        except (OSError, ValueError) as exc:
+            log.error("%s: could not write the 997 for %s: %s", source.name, path.name, exc)
+    sound = not result.errors and not result.read_error and not result.rejected
+    return x12_items(result, entity, path.name), lambda: sound
+
+
+def _zero() -> dict[str, int]:
+    return {**dict.fromkeys(COUNTS, 0), "batches": 0}
+
+
+def _add(totals: dict[str, int], result: BatchResult) -> None:
+    totals["batches"] += 1
+    for key in COUNTS:
+        totals[key] += getattr(result, key)
 
 
 def _chunks(pages: Iterator[Page], size: int) -> Iterator[list[Page]]:
@@ -90,7 +242,14 @@ def _items(chunk: list[Page]) -> Iterator[Record | DeadLetter]:
         yield from page.items
 
 
-def _max_watermark(current: str | None, chunk: list[Page]) -> str | None:
+def _advance(current: str | None, chunk: list[Page], entity: EntityConfig) -> str | None:
+    """The watermark after landing ``chunk``, by the entity's incremental kind."""
+    incremental = entity.incremental
+    if incremental is None:
+        return None
+    if incremental.kind in ("page_token", "offset"):
+        positions = [p.position for p in chunk if p.position]
+        return positions[-1] if positions else current
     candidates = [p.max_updated for p in chunk if p.max_updated]
     if current:
         candidates.append(current)

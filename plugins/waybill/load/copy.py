@@ -1,9 +1,10 @@
 """The loader: land a stream of records into ``raw.<source>__<entity>`` with COPY, in one transaction.
 
-One batch = one transaction holding: the records (COPY into a temp table, then one set-based
-``insert … on conflict do nothing`` deduplicating on (natural key, payload hash)), the dead
-letters, the ``ops.load_batches`` row with its counts, and the watermark advance. A crash at
-any point rolls all of it back, so a rerun neither loses nor duplicates anything.
+One batch = one transaction holding: the records, the dead letters, the ``ops.load_batches``
+row with its counts, and the watermark advance. Records are deduplicated on (natural key,
+payload hash): per chunk, one indexed query finds which are already landed and the rest are
+COPYed straight into the raw table, under a per-table advisory lock so no other writer slips in
+between. A crash at any point rolls all of it back, so a rerun neither loses nor duplicates.
 """
 
 from __future__ import annotations
@@ -14,14 +15,20 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 
-from waybill.load.records import DeadLetter, PayloadError, Record, payload_text
+from waybill.load.records import DeadLetter, PayloadError, Record, encode_payload
 from waybill.load.schema import ensure_raw_table
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable, Iterator
 
     import psycopg
+
+
+# Records serialised, checked against the raw table and copied per chunk: memory stays flat in
+# the batch size, and one "which of these keys exist" query serves thousands of rows.
+CHUNK_RECORDS = 5_000
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,7 @@ def load_batch(
     extracted_at: datetime | None = None,
     watermark: str | None = None,
     run_id: str | None = None,
+    before_commit: Callable[[psycopg.Cursor, BatchResult], None] | None = None,
 ) -> BatchResult:
     """Land ``items`` into ``raw.<source>__<entity>`` and return the batch's counts.
 
@@ -67,66 +75,40 @@ def load_batch(
     records). Records whose payload JSONB cannot hold become dead letters; connectors may pass
     their own :class:`DeadLetter` items for records they could not parse. Writes
     ``ops.load_batches``, ``ops.dead_letters`` and, when ``watermark`` is given,
-    ``ops.watermarks`` — all in one transaction with the data.
+    ``ops.watermarks`` — all in one transaction with the data. ``before_commit(cursor, result)``
+    runs last inside that transaction (file sources record the file they read there).
     """
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        # Inside a caller's transaction this batch would only be a savepoint: not atomic alone.
+        raise RuntimeError(
+            f"load_batch({source}/{entity}) needs an idle connection: commit or roll back first"
+        )
     table = ensure_raw_table(conn, source, entity)
     batch_id = uuid.uuid4()
     extracted_at = extracted_at or datetime.now(UTC)
     dead: list[DeadLetter] = []
-    read = 0
+    read = landed = 0
     with conn.transaction(), conn.cursor() as cur:
+        # One writer per raw table at a time: the existence check and the COPY below must not race.
+        cur.execute(
+            "select pg_advisory_xact_lock(hashtext(%s))", (f"waybill.raw.{source}__{entity}",)
+        )
         previous = _current_watermark(cur, source, entity)
         cur.execute(
             "insert into ops.load_batches (batch_id, source, entity, run_id, watermark_before)"
             " values (%s, %s, %s, %s, %s)",
             (batch_id, source, entity, run_id, previous),
         )
-        cur.execute(
-            "create temp table waybill_incoming ("
-            " ordinal bigint, natural_key text, payload jsonb, record_location text"
-            ") on commit drop"
-        )
-        with cur.copy(
-            "copy waybill_incoming (ordinal, natural_key, payload, record_location) from stdin"
-        ) as copy:
-            for item in items:
-                read += 1
-                if isinstance(item, DeadLetter):
-                    dead.append(item)
-                    continue
-                try:
-                    text = payload_text(item.payload)
-                except PayloadError as exc:
-                    dead.append(
-                        DeadLetter(item.location, exc.reason, exc.field, _raw_repr(item.payload))
-                    )
-                    continue
-                copy.write_row((read, item.natural_key, text, item.location))
-        cur.execute(
-            sql.SQL(
-                """
-                insert into {table} (
-                    batch_id, source, entity, natural_key, payload_hash, payload,
-                    record_location, extracted_at
-                )
-                select distinct on (natural_key, payload_hash)
-                    %(batch_id)s, %(source)s, %(entity)s, natural_key, payload_hash,
-                    payload, record_location, %(extracted_at)s
-                from (
-                    select *, md5(payload::text) as payload_hash from waybill_incoming
-                ) as incoming
-                order by natural_key, payload_hash, ordinal
-                on conflict (natural_key, payload_hash) do nothing
-                """
-            ).format(table=table),
-            {
-                "batch_id": batch_id,
-                "source": source,
-                "entity": entity,
-                "extracted_at": extracted_at,
-            },
-        )
-        landed = max(cur.rowcount, 0)
+        # Into an empty table (a first load or a backfill) only this batch's own rows can repeat,
+        # so a set of what it copied replaces the per-chunk existence query.
+        cur.execute(sql.SQL("select not exists (select from {table})").format(table=table))
+        copied: set[tuple[str, str]] | None = set() if cur.fetchone()[0] else None
+        for chunk in _chunked(items, CHUNK_RECORDS):
+            read += len(chunk)
+            fresh = _new_rows(cur, table, _encode(chunk, dead), copied)
+            if fresh:
+                _copy_rows(cur, table, fresh, batch_id, source, entity, extracted_at)
+                landed += len(fresh)
         _write_dead_letters(cur, batch_id, source, entity, dead)
         if watermark is not None:
             cur.execute(
@@ -151,7 +133,118 @@ def load_batch(
             " records_dead_lettered = %s, watermark_after = %s where batch_id = %s",
             (read, landed, result.duplicate, len(dead), result.watermark, batch_id),
         )
+        if before_commit is not None:
+            before_commit(cur, result)
     return result
+
+
+def _chunked(items: Iterable[Record | DeadLetter], size: int) -> Iterator[list]:
+    chunk: list[Record | DeadLetter] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _encode(
+    chunk: list[Record | DeadLetter], dead: list[DeadLetter]
+) -> dict[tuple[str, str], tuple]:
+    """Serialise a chunk; return its distinct rows keyed by (natural key, payload hash).
+
+    Dead letters (passed in, or payloads JSONB cannot hold) are appended to ``dead``. The first
+    of several identical records in a chunk wins; the others count as duplicates.
+    """
+    rows: dict[tuple[str, str], tuple] = {}
+    for item in chunk:
+        if isinstance(item, DeadLetter):
+            dead.append(item)
+            continue
+        try:
+            text, digest = encode_payload(item.payload)
+            key = _key_text(item.natural_key)
+        except PayloadError as exc:
+            dead.append(
+                DeadLetter(
+                    _text(item.location) or "", exc.reason, exc.field, _raw_repr(item.payload)
+                )
+            )
+            continue
+        rows.setdefault((key, digest), (key, digest, text, _text(item.location)))
+    return rows
+
+
+def _new_rows(
+    cur: psycopg.Cursor,
+    table: sql.Identifier,
+    rows: dict[tuple[str, str], tuple],
+    copied: set[tuple[str, str]] | None,
+) -> list[tuple]:
+    """Drop the rows whose (natural key, payload hash) is already in the raw table.
+
+    ``copied`` — the keys this batch copied, when the table was empty at its start — answers in
+    memory; otherwise one indexed query asks the table.
+    """
+    if not rows:
+        return []
+    if copied is not None:
+        fresh = [row for key, row in rows.items() if key not in copied]
+        copied.update(rows)
+        return fresh
+    cur.execute(
+        sql.SQL(
+            "select natural_key, payload_hash from {table} where natural_key = any(%s::text[])"
+        ).format(table=table),
+        (list({key for key, _ in rows}),),
+    )
+    for existing in cur.fetchall():
+        rows.pop(existing, None)
+    return list(rows.values())
+
+
+def _copy_rows(
+    cur: psycopg.Cursor,
+    table: sql.Identifier,
+    rows: list[tuple],
+    batch_id: uuid.UUID,
+    source: str,
+    entity: str,
+    extracted_at: datetime,
+) -> None:
+    """COPY new rows straight into the raw table: nothing in it conflicts, the lock keeps it so.
+
+    Rows are rendered as COPY text lines here rather than through ``write_row``: the constant
+    columns are formatted once per batch, and one write carries the whole chunk.
+    """
+    constant = "\t".join(
+        _copy_field(value) for value in (str(batch_id), source, entity, extracted_at.isoformat())
+    )
+    lines = [
+        # JSON text holds no raw tab or newline (they are escaped), only backslashes to double.
+        f"{constant}\t{_copy_field(key)}\t{digest}\t{text.replace(_BACKSLASH, _TWO_BACKSLASHES)}"
+        f"\t{_copy_field(location)}\n"
+        for key, digest, text, location in rows
+    ]
+    with cur.copy(
+        sql.SQL(
+            "copy {table} (batch_id, source, entity, extracted_at, natural_key, payload_hash,"
+            " payload, record_location) from stdin"
+        ).format(table=table)
+    ) as copy:
+        copy.write("".join(lines).encode("utf-8"))
+
+
+_BACKSLASH, _TWO_BACKSLASHES = "\\", "\\\\"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def _copy_field(value: str | None) -> str:
+    """Render one value for COPY's text format (``\\N`` for NULL; backslash, tab, newline escaped)."""
+    if value is None:
+        return "\\N"
+    return value.translate(_COPY_ESCAPES)
 
 
 def current_watermark(conn: psycopg.Connection, source: str, entity: str) -> str | None:
@@ -200,7 +293,7 @@ def _write_dead_letters(
             key, %(batch_id)s, %(source)s, %(entity)s, record_location, field, reason, raw_record
         from (
             select *, md5(concat_ws(
-                '|', %(source)s, %(entity)s, record_location, field, reason, raw_record
+                '|', %(source)s::text, %(entity)s::text, record_location, field, reason, raw_record
             )) as key
             from waybill_dead
         ) as incoming
@@ -210,13 +303,26 @@ def _write_dead_letters(
     )
 
 
+def _key_text(key: str) -> str:
+    """Check a natural key fits a Postgres text column, raising :class:`PayloadError` if not."""
+    if key.isascii() and "\x00" not in key:
+        return key
+    if "\x00" in key:
+        raise PayloadError("natural key contains a NUL character", "natural_key")
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise PayloadError(f"natural key is not valid UTF-8: {exc.reason}", "natural_key") from None
+    return key
+
+
 def _text(value: str | None) -> str | None:
     """Make arbitrary text safe for a Postgres text column (no NUL, valid UTF-8)."""
-    if value is None:
-        return None
+    if value is None or (value.isascii() and "\x00" not in value):
+        return value
     return value.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _raw_repr(payload: object) -> str:
     text = payload if isinstance(payload, str) else repr(payload)
-    return text[:10_000]
+    return _text(text[:10_000]) or ""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,33 +39,37 @@ class PayloadError(ValueError):
         self.field = field
 
 
-def payload_text(payload: dict[str, Any] | list[Any] | str) -> str:
-    """Serialise a payload to the JSON text COPY sends, raising :class:`PayloadError` if JSONB cannot hold it.
+_ENCODER = msgspec.json.Encoder(order="sorted")
+# JSONB rejects the escape \u0000; a backslash-escaped backslash before "u0000" is harmless text.
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
-    JSONB rejects the NUL character (``\\u0000``) and text that is not valid UTF-8 (lone surrogates
-    from undecodable bytes); both are caught here, before COPY, so one bad record never aborts a batch.
+
+def encode_payload(payload: dict[str, Any] | list[Any] | str) -> tuple[str, str]:
+    """Return ``(json_text, payload_hash)`` for a payload, raising :class:`PayloadError` if JSONB cannot hold it.
+
+    The text is canonical — keys sorted, no whitespace — so the same record hashes the same
+    however a partner ordered its keys; the hash (MD5 hex of that text) is the dedupe key beside
+    the natural key. JSON text input is parsed first. JSONB rejects the NUL character and text
+    that is not valid UTF-8 (lone surrogates from undecodable bytes); both are caught here, before
+    COPY, so one bad record never aborts a batch.
     """
-    if isinstance(payload, str):
+    if isinstance(payload, str | bytes):
         try:
-            json.loads(payload)
-        except ValueError as exc:
+            payload = msgspec.json.decode(payload)
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise PayloadError(f"payload is not valid JSON: {exc}") from None
-        text = payload
-    else:
-        try:
-            text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise PayloadError(f"payload is not JSON-serialisable: {exc}") from None
-    if "\\u0000" in text or "\x00" in text:
+    try:
+        data = _ENCODER.encode(payload)
+    except UnicodeEncodeError as exc:
+        raise PayloadError(f"payload is not valid UTF-8 text: {exc.reason}") from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise PayloadError(f"payload is not JSON-serialisable: {exc}") from None
+    if b"\\u0000" in data and _NUL_ESCAPE.search(data):
         raise PayloadError(
             "payload contains a NUL character, which Postgres JSONB cannot store",
             _nul_path(payload),
         )
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise PayloadError(f"payload is not valid UTF-8 text: {exc.reason}") from None
-    return text
+    return data.decode("utf-8"), hashlib.md5(data).hexdigest()
 
 
 def _nul_path(payload: Any, path: str = "$") -> str | None:

@@ -20,6 +20,11 @@ def source_assets(source: SourceConfig) -> list[Asset]:
     return [raw_asset(source.name, entity) for entity in source.entities]
 
 
+def system_assets(sources: list[SourceConfig]) -> list[Asset]:
+    """Return the Assets of every entity of the sources of one system (one ingestion DAG)."""
+    return [asset for source in sources for asset in source_assets(source)]
+
+
 def all_raw_assets() -> list[Asset]:
     """Return the Assets of every configured source entity."""
     return [asset for source in load_sources().values() for asset in source_assets(source)]

@@ -1,39 +1,53 @@
 """Build the ingestion DAG of one source system from ``include/sources.yaml``.
 
-One DAG per source; one mapped task instance per entity, so a failing entity fails alone and
-the others still land. Each run emits the source's raw Assets, which trigger the transform.
+One DAG per system (``ingest_erp``, ``ingest_wms``, ``ingest_tms``, ``ingest_carriers``); one
+mapped task instance per (source, entity), so a failing entity or carrier fails alone and the
+others still land. Each run emits the system's raw Assets, which trigger the transform.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from airflow.sdk import DAG, task
 
-from waybill.orchestration.assets import source_assets
+from waybill.orchestration.assets import system_assets
 from waybill.orchestration.defaults import DAG_KWARGS
-from waybill.sources import get_source
+from waybill.sources import system_sources
+
+# A partner that hangs past this fails its own task; the retries of DEFAULT_ARGS then apply.
+TASK_TIMEOUT = timedelta(minutes=30)
 
 
-def build_ingest_dag(source_name: str, doc_md: str | None = None) -> DAG:
-    """Return the ``ingest_<source>`` DAG: reads only the YAML registry at parse time."""
-    source = get_source(source_name)
+def build_ingest_dag(system: str, doc_md: str | None = None) -> DAG:
+    """Return the ``ingest_<system>`` DAG: reads only the YAML registry at parse time.
+
+    The schedule is the most frequent of the system's sources (the first one configured).
+    Raises ``ConfigError`` when no source belongs to ``system``.
+    """
+    sources = system_sources(system)
+    schedule = next((s.schedule for s in sources if s.schedule), None)
+    targets = [f"{s.name}/{entity}" for s in sources for entity in sorted(s.entities)]
+    description = "; ".join(s.description for s in sources if s.description)
     with DAG(
-        dag_id=f"ingest_{source_name}",
-        description=source.description or f"Ingest {source_name} into raw",
-        schedule=source.schedule,
-        tags=["ingest", source_name],
+        dag_id=f"ingest_{system}",
+        description=(description or f"Ingest {system} into raw")[:200],
+        schedule=schedule,
+        tags=["ingest", system],
         doc_md=doc_md,
         **DAG_KWARGS,
     ) as dag:
 
-        @task(outlets=source_assets(source))
-        def ingest(entity: str) -> dict:
-            """Pull one entity since its watermark and land it in raw."""
+        @task(outlets=system_assets(sources), execution_timeout=TASK_TIMEOUT)
+        def ingest(target: str) -> dict:
+            """Pull one entity of one source since its watermark and land it in raw."""
             from airflow.sdk import get_current_context
 
             from waybill.ingest import ingest_entity
 
+            source_name, entity = target.split("/", 1)
             run_id = get_current_context()["run_id"]
             return ingest_entity(source_name, entity, run_id=run_id)
 
-        ingest.expand(entity=sorted(source.entities))
+        ingest.expand(target=targets)
     return dag
