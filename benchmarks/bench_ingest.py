@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import threading
 import time
 import uuid
@@ -19,6 +20,7 @@ import psutil
 
 LOADER_ROWS = 50_000
 EXECUTEMANY_ROWS = 5_000
+REPEATS = 3
 EVENTS = int(os.environ.get("WAYBILL_BENCH_INGEST_EVENTS", "1000000"))
 
 
@@ -48,61 +50,66 @@ def _payloads(n: int) -> list[dict]:
 
 
 def _loader_ratios() -> tuple[float, float]:
+    """Rows/s of the loader against a plain COPY and against executemany, on the same records.
+
+    All three start from the same Python records (payload dicts, as connectors hand them over)
+    and end committed: the baselines json.dumps each payload like a plain script would. Each is
+    run ``REPEATS`` times on a fresh table, alternating, and the median taken.
+    """
     from waybill import warehouse
     from waybill.load.copy import load_batch
     from waybill.load.records import Record
     from waybill.load.schema import ensure_ops_schema
 
-    source = f"bench{uuid.uuid4().hex[:8]}"
     payloads = _payloads(LOADER_ROWS)
-    texts = [json.dumps(p, separators=(",", ":")) for p in payloads]
+    timings: dict[str, list[float]] = {"loader": [], "copy": [], "many": []}
     with warehouse.connect() as conn:
         ensure_ops_schema(conn)
-        try:
-            started = time.perf_counter()
-            load_batch(
-                conn,
-                source,
-                "events",
-                (Record(p["trackingNumber"], p, f"item {i}") for i, p in enumerate(payloads)),
-            )
-            loader_rps = LOADER_ROWS / (time.perf_counter() - started)
-
-            conn.execute(f"create table raw.{source}__plain (payload jsonb)")
-            started = time.perf_counter()
-            with (
-                conn.transaction(),
-                conn.cursor() as cur,
-                cur.copy(f"copy raw.{source}__plain (payload) from stdin") as copy,
-            ):
-                for text in texts:
-                    copy.write_row((text,))
-            copy_rps = LOADER_ROWS / (time.perf_counter() - started)
-
-            conn.execute(
-                f"create table raw.{source}__many (natural_key text, payload jsonb,"
-                " unique (natural_key))"
-            )
-            started = time.perf_counter()
-            with conn.transaction(), conn.cursor() as cur:
-                cur.executemany(
-                    f"insert into raw.{source}__many (natural_key, payload) values (%s, %s)"
-                    " on conflict do nothing",
-                    [
-                        (p["trackingNumber"], t)
-                        for p, t in zip(
-                            payloads[:EXECUTEMANY_ROWS], texts[:EXECUTEMANY_ROWS], strict=True
-                        )
-                    ],
+        for _ in range(REPEATS):
+            source = f"bench{uuid.uuid4().hex[:8]}"
+            try:
+                started = time.perf_counter()
+                load_batch(
+                    conn,
+                    source,
+                    "events",
+                    (Record(p["trackingNumber"], p, f"item {i}") for i, p in enumerate(payloads)),
                 )
-            many_rps = EXECUTEMANY_ROWS / (time.perf_counter() - started)
-        finally:
-            conn.rollback()
-            with conn.transaction():
-                for table in ("events", "plain", "many"):
-                    conn.execute(f"drop table if exists raw.{source}__{table}")
-                conn.execute("delete from ops.load_batches where source = %s", (source,))
-    return loader_rps / copy_rps, loader_rps / many_rps
+                timings["loader"].append(LOADER_ROWS / (time.perf_counter() - started))
+
+                conn.execute(f"create table raw.{source}__plain (natural_key text, payload jsonb)")
+                conn.commit()
+                started = time.perf_counter()
+                with (
+                    conn.transaction(),
+                    conn.cursor() as cur,
+                    cur.copy(f"copy raw.{source}__plain (natural_key, payload) from stdin") as copy,
+                ):
+                    for p in payloads:
+                        copy.write_row((p["trackingNumber"], json.dumps(p)))
+                timings["copy"].append(LOADER_ROWS / (time.perf_counter() - started))
+
+                conn.execute(
+                    f"create table raw.{source}__many (natural_key text, payload jsonb,"
+                    " unique (natural_key))"
+                )
+                conn.commit()
+                started = time.perf_counter()
+                with conn.transaction(), conn.cursor() as cur:
+                    cur.executemany(
+                        f"insert into raw.{source}__many (natural_key, payload) values (%s, %s)"
+                        " on conflict do nothing",
+                        [(p["trackingNumber"], json.dumps(p)) for p in payloads[:EXECUTEMANY_ROWS]],
+                    )
+                timings["many"].append(EXECUTEMANY_ROWS / (time.perf_counter() - started))
+            finally:
+                conn.rollback()
+                with conn.transaction():
+                    for table in ("events", "plain", "many"):
+                        conn.execute(f"drop table if exists raw.{source}__{table}")
+                    conn.execute("delete from ops.load_batches where source = %s", (source,))
+    loader, copy_rps, many = (statistics.median(timings[k]) for k in ("loader", "copy", "many"))
+    return loader / copy_rps, loader / many
 
 
 def _api_to_raw(events: int) -> tuple[float, float]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
-from waybill.load.records import DeadLetter, PayloadError, Record, encode_payload
+from waybill.load.records import DeadLetter, PayloadError, Record, encode_payload_bytes
 from waybill.load.schema import ensure_raw_table
 
 if TYPE_CHECKING:
@@ -151,19 +151,19 @@ def _chunked(items: Iterable[Record | DeadLetter], size: int) -> Iterator[list]:
 
 def _encode(
     chunk: list[Record | DeadLetter], dead: list[DeadLetter]
-) -> dict[tuple[str, str], tuple]:
-    """Serialise a chunk; return its distinct rows keyed by (natural key, payload hash).
+) -> dict[tuple[str, str], bytes]:
+    """Serialise a chunk; return its distinct rows (COPY line parts) keyed by (natural key, payload hash).
 
     Dead letters (passed in, or payloads JSONB cannot hold) are appended to ``dead``. The first
     of several identical records in a chunk wins; the others count as duplicates.
     """
-    rows: dict[tuple[str, str], tuple] = {}
+    rows: dict[tuple[str, str], bytes] = {}
     for item in chunk:
         if isinstance(item, DeadLetter):
             dead.append(item)
             continue
         try:
-            text, digest = encode_payload(item.payload)
+            data, digest = encode_payload_bytes(item.payload)
             key = _key_text(item.natural_key)
         except PayloadError as exc:
             dead.append(
@@ -172,16 +172,26 @@ def _encode(
                 )
             )
             continue
-        rows.setdefault((key, digest), (key, digest, text, _text(item.location)))
+        if (key, digest) not in rows:
+            # The COPY text line's variable part. JSON holds no raw tab or newline (they are
+            # escaped); its backslashes are doubled for COPY's text format.
+            rows[key, digest] = b"\t".join(
+                (
+                    _copy_field(key).encode("utf-8"),
+                    digest.encode("ascii"),
+                    data.replace(b"\\", b"\\\\"),
+                    _copy_field(_text(item.location)).encode("utf-8"),
+                )
+            )
     return rows
 
 
 def _new_rows(
     cur: psycopg.Cursor,
     table: sql.Identifier,
-    rows: dict[tuple[str, str], tuple],
+    rows: dict[tuple[str, str], bytes],
     copied: set[tuple[str, str]] | None,
-) -> list[tuple]:
+) -> list[bytes]:
     """Drop the rows whose (natural key, payload hash) is already in the raw table.
 
     ``copied`` — the keys this batch copied, when the table was empty at its start — answers in
@@ -207,7 +217,7 @@ def _new_rows(
 def _copy_rows(
     cur: psycopg.Cursor,
     table: sql.Identifier,
-    rows: list[tuple],
+    rows: list[bytes],
     batch_id: uuid.UUID,
     source: str,
     entity: str,
@@ -215,28 +225,21 @@ def _copy_rows(
 ) -> None:
     """COPY new rows straight into the raw table: nothing in it conflicts, the lock keeps it so.
 
-    Rows are rendered as COPY text lines here rather than through ``write_row``: the constant
-    columns are formatted once per batch, and one write carries the whole chunk.
+    Rows arrive as rendered COPY text (see :func:`_encode`); the constant columns are formatted
+    once per batch, and one write carries the whole chunk.
     """
     constant = "\t".join(
         _copy_field(value) for value in (str(batch_id), source, entity, extracted_at.isoformat())
-    )
-    lines = [
-        # JSON text holds no raw tab or newline (they are escaped), only backslashes to double.
-        f"{constant}\t{_copy_field(key)}\t{digest}\t{text.replace(_BACKSLASH, _TWO_BACKSLASHES)}"
-        f"\t{_copy_field(location)}\n"
-        for key, digest, text, location in rows
-    ]
+    ).encode("utf-8")
     with cur.copy(
         sql.SQL(
             "copy {table} (batch_id, source, entity, extracted_at, natural_key, payload_hash,"
             " payload, record_location) from stdin"
         ).format(table=table)
     ) as copy:
-        copy.write("".join(lines).encode("utf-8"))
+        copy.write(b"".join(b"%b\t%b\n" % (constant, row) for row in rows))
 
 
-_BACKSLASH, _TWO_BACKSLASHES = "\\", "\\\\"
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
 

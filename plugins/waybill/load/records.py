@@ -45,7 +45,13 @@ _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def encode_payload(payload: dict[str, Any] | list[Any] | str) -> tuple[str, str]:
-    """Return ``(json_text, payload_hash)`` for a payload, raising :class:`PayloadError` if JSONB cannot hold it.
+    """Return ``(json_text, payload_hash)`` for a payload; see :func:`encode_payload_bytes`."""
+    data, digest = encode_payload_bytes(payload)
+    return data.decode("utf-8"), digest
+
+
+def encode_payload_bytes(payload: dict[str, Any] | list[Any] | str | bytes) -> tuple[bytes, str]:
+    """Return ``(json_utf8, payload_hash)`` for a payload, raising :class:`PayloadError` if JSONB cannot hold it.
 
     The text is canonical — keys sorted, no whitespace — so the same record hashes the same
     however a partner ordered its keys; the hash (MD5 hex of that text) is the dedupe key beside
@@ -69,7 +75,7 @@ def encode_payload(payload: dict[str, Any] | list[Any] | str) -> tuple[str, str]
             "payload contains a NUL character, which Postgres JSONB cannot store",
             _nul_path(payload),
         )
-    return data.decode("utf-8"), hashlib.md5(data).hexdigest()
+    return data, hashlib.md5(data).hexdigest()
 
 
 def _nul_path(payload: Any, path: str = "$") -> str | None:

@@ -41,7 +41,9 @@ def ensure_raw_table(conn: psycopg.Connection, source: str, entity: str) -> sql.
     """Create ``raw.<source>__<entity>`` if missing and return its qualified identifier.
 
     Every raw table has the same columns: the payload kept whole as JSONB plus load metadata,
-    unique on (natural_key, payload_hash) so the same record never lands twice.
+    keyed on (natural_key, payload_hash) so the same record never lands twice. ``raw_id`` orders
+    versions by arrival; it is deliberately not indexed (one index per row written is the cost
+    that matters in COPY throughput, and staging reads whole tables or recent ``loaded_at``).
     """
     name = raw_table_name(source, entity)
     table = sql.Identifier("raw", name)
@@ -51,7 +53,7 @@ def ensure_raw_table(conn: psycopg.Connection, source: str, entity: str) -> sql.
             sql.SQL(
                 """
                 create table if not exists {table} (
-                    raw_id bigint generated always as identity primary key,
+                    raw_id bigint generated always as identity (cache 1000),
                     batch_id uuid not null,
                     source text not null,
                     entity text not null,
@@ -61,7 +63,7 @@ def ensure_raw_table(conn: psycopg.Connection, source: str, entity: str) -> sql.
                     record_location text,
                     extracted_at timestamptz not null,
                     loaded_at timestamptz not null default clock_timestamp(),
-                    constraint {unique} unique (natural_key, payload_hash)
+                    constraint {unique} primary key (natural_key, payload_hash)
                 )
                 """
             ).format(table=table, unique=sql.Identifier(f"{name}__key_hash"))
