@@ -52,6 +52,8 @@ def ingest_entity(source_name: str, entity_name: str, *, run_id: str | None = No
     entity = source.entity(entity_name)
     if entity.kind == "rest":
         return _ingest_rest(source, entity, run_id)
+    if entity.kind == "tracking_lookup":
+        return _ingest_lookup(source, entity, run_id)
     return _ingest_files(source, entity, run_id)
 
 
@@ -106,6 +108,35 @@ def _ingest_rest(source: SourceConfig, entity: EntityConfig, run_id: str | None)
             _add(totals, result)
     log.info("%s/%s: %s", source.name, entity.name, totals)
     return {**totals, "source": source.name, "entity": entity.name, "watermark": watermark}
+
+
+LOOKUP_NUMBERS_PER_BATCH = 500
+
+
+def _ingest_lookup(source: SourceConfig, entity: EntityConfig, run_id: str | None) -> dict:
+    """Ask the Track API about every tracking number still without a POD; land the answers."""
+    from waybill.connectors.tracking_lookup import iter_detail_records, pending_numbers
+
+    client = client_for(source)
+    totals = _zero()
+    with warehouse.connect() as conn:
+        ensure_ops_schema(conn)
+        numbers = pending_numbers(conn, source.name, entity)
+        conn.commit()
+        log.info("%s/%s: %d tracking numbers to look up", source.name, entity.name, len(numbers))
+        for start in range(0, len(numbers), LOOKUP_NUMBERS_PER_BATCH):
+            batch = numbers[start : start + LOOKUP_NUMBERS_PER_BATCH]
+            result = load_batch(
+                conn,
+                source.name,
+                entity.name,
+                iter_detail_records(client, entity, batch),
+                extracted_at=datetime.now(UTC),
+                run_id=run_id,
+            )
+            _add(totals, result)
+    log.info("%s/%s: %s", source.name, entity.name, totals)
+    return {**totals, "source": source.name, "entity": entity.name, "looked_up": len(numbers)}
 
 
 def _ingest_files(source: SourceConfig, entity: EntityConfig, run_id: str | None) -> dict:

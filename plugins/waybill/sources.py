@@ -16,7 +16,7 @@ import yaml
 
 SOURCES_FILE = Path(__file__).resolve().parents[2] / "include" / "sources.yaml"
 
-KNOWN_KINDS = frozenset({"rest", "x12_files", "csv_files"})
+KNOWN_KINDS = frozenset({"rest", "x12_files", "csv_files", "tracking_lookup"})
 KNOWN_PAGINATION = frozenset({"cursor", "page_token", "offset", "none"})
 KNOWN_INCREMENTAL = frozenset({"updated_since", "page_token", "offset"})
 
@@ -160,10 +160,11 @@ def _source(name: str, spec: dict[str, Any]) -> SourceConfig:
         entity: _entity(name, entity, {**defaults, **(entity_spec or {})}, kind)
         for entity, entity_spec in (spec.get("entities") or {}).items()
     }
-    needs_connection = any(e.kind == "rest" or e.fetch is not None for e in entities.values())
+    http_kinds = ("rest", "tracking_lookup")
+    needs_connection = any(e.kind in http_kinds or e.fetch is not None for e in entities.values())
     if needs_connection and not spec.get("connection_id"):
         raise ConfigError(f"source {name!r}: connection_id is required")
-    if any(e.kind != "rest" for e in entities.values()) and not spec.get("inbound_dir"):
+    if any(e.kind not in http_kinds for e in entities.values()) and not spec.get("inbound_dir"):
         raise ConfigError(f"source {name!r}: inbound_dir is required for file entities")
     webhook = spec.get("webhook")
     if webhook is not None:
@@ -217,8 +218,12 @@ def _entity(source: str, name: str, spec: dict[str, Any], source_kind: str) -> E
         raise ConfigError(f"{where}: kind {kind!r} is not one of {sorted(KNOWN_KINDS)}")
     if not spec.get("natural_key"):
         raise ConfigError(f"{where}: natural_key is required")
-    if kind == "rest" and not spec.get("path"):
+    if kind in ("rest", "tracking_lookup") and not spec.get("path"):
         raise ConfigError(f"{where}: path is required")
+    if kind == "tracking_lookup":
+        for required in ("format", "keys_from", "key_field", "done_field"):
+            if not spec.get(required):
+                raise ConfigError(f"{where}: {required} is required for tracking_lookup")
     if kind == "x12_files" and not spec.get("transaction_set"):
         raise ConfigError(f"{where}: transaction_set is required for x12_files")
     pagination = spec.get("pagination", "cursor")

@@ -27,7 +27,19 @@ def build_ingest_dag(system: str, doc_md: str | None = None) -> DAG:
     """
     sources = system_sources(system)
     schedule = next((s.schedule for s in sources if s.schedule), None)
-    targets = [f"{s.name}/{entity}" for s in sources for entity in sorted(s.entities)]
+    # Lookups (per-shipment Track API details) read what the feeds landed, so they run after them.
+    targets = [
+        f"{s.name}/{name}"
+        for s in sources
+        for name, entity in sorted(s.entities.items())
+        if entity.kind != "tracking_lookup"
+    ]
+    lookups = [
+        f"{s.name}/{name}"
+        for s in sources
+        for name, entity in sorted(s.entities.items())
+        if entity.kind == "tracking_lookup"
+    ]
     description = "; ".join(s.description for s in sources if s.description)
     with DAG(
         dag_id=f"ingest_{system}",
@@ -49,5 +61,7 @@ def build_ingest_dag(system: str, doc_md: str | None = None) -> DAG:
             run_id = get_current_context()["run_id"]
             return ingest_entity(source_name, entity, run_id=run_id)
 
-        ingest.expand(target=targets)
+        feeds = ingest.expand(target=targets)
+        if lookups:
+            feeds >> ingest.override(task_id="look_up").expand(target=lookups)
     return dag
