@@ -50,6 +50,16 @@ def clean_warehouse():
         yield conn
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Skip ``@pytest.mark.slow`` tests unless ``WAYBILL_SLOW_TESTS=1`` (they are not in make test)."""
+    if os.environ.get("WAYBILL_SLOW_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow variant: set WAYBILL_SLOW_TESTS=1 to run it")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     """Show how long each DAG file took to import (measured by the DagBag integrity test)."""
     if PARSE_TIMES:

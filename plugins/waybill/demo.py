@@ -72,6 +72,8 @@ def run_demo(seed: int, shipments: int, faults: float = 0.0) -> int:
     report_dir = write_reports(summary)
     print(render_summary(summary))
     print(f"reports: {report_dir}")
+    docs = generate_dbt_docs()
+    print(f"dbt docs: {docs}" if docs else "dbt docs: not generated (see dbt-docs.log)")
     if failed:
         print(f"demo failed: {failed}", file=sys.stderr)
         return 1
@@ -298,6 +300,35 @@ def _gate_statistics() -> dict[str, Any]:
         "evaluated": sum(v["statistics"]["evaluated_expectations"] for v in validations),
         "successful": sum(v["statistics"]["successful_expectations"] for v in validations),
     }
+
+
+def generate_dbt_docs() -> Path | None:
+    """Build the dbt docs site (one self-contained ``static_index.html``) into ``build/reports/dbt-docs``.
+
+    Returns the page, or None when dbt failed (its output is in ``build/reports/dbt-docs.log``).
+    """
+    target = runtime.BUILD_DIR / "reports" / "dbt-docs"
+    log_path = runtime.BUILD_DIR / "reports" / "dbt-docs.log"
+    dbt = Path(sys.executable).with_name("dbt")
+    with log_path.open("w") as log:
+        completed = subprocess.run(
+            [
+                str(dbt),
+                "docs",
+                "generate",
+                "--static",
+                "--no-version-check",
+                "--target-path",
+                str(target),
+            ],
+            cwd=runtime.DBT_PROJECT_DIR,
+            env={**os.environ, **runtime.environment()},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    page = target / "static_index.html"
+    return page if completed.returncode == 0 and page.exists() else None
 
 
 def write_reports(summary: dict[str, Any]) -> Path:

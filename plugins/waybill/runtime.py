@@ -44,6 +44,7 @@ def environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_VERSION_CHECK": "false",
         "DO_NOT_TRACK": "1",
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "GX_ANALYTICS_ENABLED": "false",
         "WAYBILL_BUILD_DIR": str(BUILD_DIR),
         **warehouse.dbt_env(),

@@ -1,13 +1,14 @@
-"""The billing steps the ``post_billing`` DAG runs after the gate: fill the outbox, post it."""
+"""The billing steps the ``post_billing`` DAG runs after the gate: decide, post, report."""
 
 from __future__ import annotations
 
 import logging
+import time
 
 from waybill import warehouse
-from waybill.billing.invoices import billable_invoices
-from waybill.billing.outbox import enqueue
-from waybill.billing.poster import post_pending
+from waybill.billing.holds import apply_holds
+from waybill.billing.outbox import enqueue_gated
+from waybill.billing.poster import post_pending, workers_for
 from waybill.connections import get_endpoint
 from waybill.connectors.http import HttpClient, RateLimiter
 from waybill.load.schema import ensure_ops_schema
@@ -16,20 +17,90 @@ from waybill.sources import get_source
 log = logging.getLogger(__name__)
 
 
-def enqueue_invoices(run_id: str | None = None) -> dict:
-    """Put every gated invoice into ``ops.billing_outbox`` (new versions only); return counts."""
+class GateNotPassed(RuntimeError):
+    """The gate of this run stopped posting (or never ran): nothing may enter the outbox."""
+
+
+def apply_gate(run_id: str, *, schema: str = "marts", require_verdict: bool = True) -> dict:
+    """Turn the gate's verdict into holds and outbox rows, in one transaction.
+
+    Reads the run's verdict from ``ops.billing_runs`` (written by the gate task, so any worker
+    can run this step); raises :class:`GateNotPassed` if the gate stopped the run or never ran.
+    Writes ``ops.billing_holds`` for every invoice breaking a row rule, releases holds whose data
+    is fixed, queues every other invoice of ``<schema>.fct_invoice_lines`` in
+    ``ops.billing_outbox`` and records the counts in ``ops.billing_runs``.
+    """
+    if require_verdict:
+        with warehouse.connect() as conn:
+            ensure_ops_schema(conn)
+            verdict = conn.execute(
+                "select gate_passed, gate_message from ops.billing_runs where run_id = %s",
+                (run_id,),
+            ).fetchone()
+        if verdict is None or verdict[0] is None:
+            raise GateNotPassed(f"the gate has not run for {run_id}: nothing may be queued")
+        if not verdict[0]:
+            raise GateNotPassed(verdict[1] or f"the gate stopped run {run_id}")
     with warehouse.connect() as conn:
         ensure_ops_schema(conn)
         with conn.transaction():
-            invoices = billable_invoices(conn)
-            added = enqueue(conn, invoices, run_id)
-    log.info("outbox: %d invoices gated, %d new outbox rows", len(invoices), added)
-    return {"invoices": len(invoices), "enqueued": added}
+            # One decision at a time: a second run must see this one's holds and outbox rows.
+            conn.execute("select pg_advisory_xact_lock(hashtext('waybill.billing.gate'))")
+            holds = apply_holds(conn, run_id, schema)
+            enqueued = enqueue_gated(conn, run_id, f"{schema}.fct_invoice_lines")
+            checked = conn.execute(
+                f"select count(distinct invoice_id) from {schema}.fct_invoice_lines"
+            ).fetchone()[0]
+            conn.execute(
+                """
+                insert into ops.billing_runs (
+                    run_id, gate_passed, invoices_checked, invoices_held, invoices_enqueued
+                ) values (%s, true, %s, %s, %s)
+                on conflict (run_id) do update set
+                    gate_passed = true, gate_message = null,
+                    invoices_checked = excluded.invoices_checked,
+                    invoices_held = excluded.invoices_held,
+                    invoices_enqueued = excluded.invoices_enqueued
+                """,
+                (run_id, checked, holds["held_invoices"], enqueued),
+            )
+    summary = {"invoices_checked": checked, "enqueued": enqueued, **holds}
+    log.info("gate decision: %s", summary)
+    return summary
 
 
-def post_invoices(*, concurrency: int = 4) -> dict:
-    """Post pending outbox rows to the ERP (source ``erp`` in sources.yaml: connection, timeout,
-    rate limit); fail if any could not be sent."""
+def record_gate(run_id: str, *, passed: bool, message: str | None, seconds: float) -> None:
+    """Record the gate's verdict and run time in ``ops.billing_runs`` (the report's trend)."""
+    with warehouse.connect() as conn:
+        ensure_ops_schema(conn)
+        conn.execute(
+            """
+            insert into ops.billing_runs (run_id, gate_passed, gate_message, gate_seconds)
+            values (%s, %s, %s, %s)
+            on conflict (run_id) do update set
+                gate_passed = excluded.gate_passed,
+                gate_message = excluded.gate_message,
+                gate_seconds = excluded.gate_seconds
+            """,
+            (run_id, passed, message, seconds),
+        )
+        conn.commit()
+
+
+def run_failure_message(run_id: str) -> str:
+    """Why ``run_id`` failed: the gate's verdict when the gate stopped it, else a pointer to logs."""
+    with warehouse.connect() as conn:
+        ensure_ops_schema(conn)
+        row = conn.execute(
+            "select gate_passed, gate_message from ops.billing_runs where run_id = %s", (run_id,)
+        ).fetchone()
+    if row and row[0] is False and row[1]:
+        return f"post_billing {run_id}: {row[1]}"
+    return f"post_billing {run_id}: a step failed; see its task log (nothing was posted twice)"
+
+
+def erp_client() -> tuple[HttpClient, float]:
+    """An HTTP client for the ERP (source ``erp``: connection, timeout, rate limit) and its limit."""
     erp = get_source("erp")
     endpoint = get_endpoint(erp.connection_id)
     client = HttpClient(
@@ -39,9 +110,40 @@ def post_invoices(*, concurrency: int = 4) -> dict:
         timeout_s=erp.timeout_s,
         rate_limiter=RateLimiter(erp.rate_limit_per_s) if erp.rate_limit_per_s else None,
     )
+    return client, erp.rate_limit_per_s
+
+
+def post_invoices(run_id: str | None = None, *, concurrency: int | None = None) -> dict:
+    """Post pending outbox rows to the ERP, as many in flight as its rate limit allows.
+
+    Raises ``RuntimeError`` when the ERP stayed unavailable (those invoices stay pending and
+    the task's retry, or the next run, re-sends them under the same keys).
+    """
+    client, rate_limit = erp_client()
     with warehouse.connect() as conn:
-        result = post_pending(conn, client, concurrency=concurrency)
-    summary = {"posted": result.posted, "failed": result.failed, "unavailable": result.unavailable}
+        ensure_ops_schema(conn)
+        pending = conn.execute(
+            "select count(*) from ops.billing_outbox where status = 'pending'"
+        ).fetchone()[0]
+        workers = concurrency or workers_for(rate_limit, pending)
+        started = time.monotonic()
+        result = post_pending(conn, client, concurrency=workers, run_id=run_id)
+        seconds = time.monotonic() - started
+        if run_id:
+            conn.execute(
+                "update ops.billing_runs set invoices_posted = invoices_posted + %s,"
+                " invoices_failed = invoices_failed + %s, post_seconds = %s where run_id = %s",
+                (result.posted, result.failed + result.conflict, seconds, run_id),
+            )
+            conn.commit()
+    summary = {
+        "posted": result.posted,
+        "failed": result.failed,
+        "conflict": result.conflict,
+        "unavailable": result.unavailable,
+        "workers": workers,
+        "seconds": round(seconds, 3),
+    }
     log.info("posting: %s", summary)
     if result.unavailable:
         raise RuntimeError(

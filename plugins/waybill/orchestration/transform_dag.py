@@ -1,4 +1,9 @@
-"""Build ``transform_warehouse``: the dbt project as a cosmos task group, scheduled on the raw Assets."""
+"""Build ``transform_warehouse``: the dbt project as a cosmos task group, scheduled on the raw Assets.
+
+Each dbt node is one Airflow task running ``dbt build`` on that node, so a model's tests run in
+the same task right after it (a failing test fails its model's task and stops what depends on
+it) and the DAG has one task per node instead of two.
+"""
 
 from __future__ import annotations
 
@@ -46,17 +51,27 @@ def build_transform_dag(doc_md: str | None = None) -> DAG:
             ),
             render_config=RenderConfig(
                 load_method=LoadMode.DBT_MANIFEST,
-                test_behavior=TestBehavior.AFTER_EACH,
+                test_behavior=TestBehavior.BUILD,
                 emit_datasets=False,  # Assets are ours: publish_marts emits the one billing uses
                 should_detach_multiple_parents_tests=True,
             ),
             operator_args={"install_deps": False},
         )
 
+        @task
+        def prepare_warehouse() -> str:
+            """Create the ops schema (billing outbox, dead letters) the models read, if missing."""
+            from waybill import warehouse
+            from waybill.load.schema import ensure_ops_schema
+
+            with warehouse.connect() as conn:
+                ensure_ops_schema(conn)
+            return "ops schema present"
+
         @task(outlets=[MARTS_BILLING])
         def publish_marts() -> str:
             """Mark the marts as updated, which triggers billing."""
             return "marts built"
 
-        dbt >> publish_marts()
+        prepare_warehouse() >> dbt >> publish_marts()
     return dag

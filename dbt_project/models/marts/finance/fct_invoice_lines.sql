@@ -1,41 +1,71 @@
 with
 
-orders as (
+fct_shipment_to_invoice as (
 
-    select * from {{ ref('stg_erp__orders') }}
+    select * from {{ ref('fct_shipment_to_invoice') }}
 
 ),
 
-lines as (
+fct_freight_charges as (
 
-    select
-        orders.order_number,
-        orders.customer_id,
-        orders.currency,
-        orders.ordered_at,
-        (order_line.item ->> 'line_number')::integer as order_line_number,
-        order_line.item ->> 'sku' as sku,
-        (order_line.item ->> 'quantity')::numeric as quantity,
-        (order_line.item ->> 'unit_price')::numeric as unit_price
-    from orders
-    cross join
-        lateral jsonb_array_elements(orders.order_lines) as order_line (item)
+    select * from {{ ref('fct_freight_charges') }}
+
+),
+
+billable_shipments as (
+
+    select * from fct_shipment_to_invoice
+    where billing_status in ('ready', 'invoiced')
 
 ),
 
 final as (
 
+    -- One invoice per shipment, dated the day its POD arrived (an invoice
+    -- never precedes its POD), so a rerun builds the same document.
     select
-        'INV-' || order_number as invoice_id,
-        order_line_number as invoice_line_number,
-        order_number,
-        customer_id,
-        currency,
-        'GOODS' as charge_code,
-        sku || ' x ' || quantity::text as description,
-        round(quantity * unit_price, 2)::numeric(14, 2) as amount,
-        ordered_at::date as invoice_date
-    from lines
+        billable_shipments.invoice_id,
+        row_number() over (
+            partition by billable_shipments.invoice_id
+            order by
+                fct_freight_charges.charge_order,
+                fct_freight_charges.charge_code,
+                fct_freight_charges.charge_id
+        )::integer as invoice_line_number,
+        billable_shipments.shipment_id,
+        billable_shipments.order_number,
+        billable_shipments.tracking_number,
+        billable_shipments.customer_id,
+        fct_freight_charges.currency,
+        (
+            greatest(
+                billable_shipments.pod_received_at,
+                billable_shipments.delivered_at
+            ) at time zone '{{ var("kpi_time_zone") }}'
+        )::date as invoice_date,
+        fct_freight_charges.charge_id,
+        fct_freight_charges.charge_code,
+        initcap(replace(fct_freight_charges.charge_code, '_', ' '))
+        || case fct_freight_charges.charge_code
+            when 'LINEHAUL'
+                then ' ' || fct_freight_charges.quantity::text || ' kg'
+            when 'DETENTION'
+                then ' ' || fct_freight_charges.quantity::text || ' h'
+            else ''
+        end as description,
+        fct_freight_charges.contract_id,
+        fct_freight_charges.rate_card_id,
+        fct_freight_charges.quantity,
+        case
+            when fct_freight_charges.quantity <> 0
+                then round(
+                    fct_freight_charges.amount / fct_freight_charges.quantity, 6
+                )
+        end::numeric(18, 6) as unit_rate,
+        fct_freight_charges.amount::numeric(14, 2) as amount
+    from billable_shipments
+    inner join fct_freight_charges
+        on billable_shipments.shipment_id = fct_freight_charges.shipment_id
 
 )
 

@@ -1,0 +1,195 @@
+"""Billing figures: posting throughput against the ERP's rate limit, and the gate's share of a run.
+
+``billing.post_rate_vs_limit``: invoices posted per second / the ERP's configured limit
+(``erp.rate_limit_per_s`` in sources.yaml; the sandbox ERP enforces the same limit with 429s).
+Goal ≥ 0.9. ``billing.gate_share``: the GX gate's run time / the whole ``post_billing`` run, on a
+sandbox world ingested and transformed through Airflow.
+
+Runs in a database of its own (``waybill_bench_billing`` on the same server), so neither the
+outbox nor the marts of the warehouse being benchmarked are touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+BENCH_DATABASE = "waybill_bench_billing"
+INVOICES = 600
+SHIPMENTS = 300
+TOKEN = "bench-erp-token"
+
+
+@contextmanager
+def _own_database():
+    import psycopg
+    from psycopg import sql
+
+    from waybill import warehouse
+
+    server = warehouse.location()
+    with psycopg.connect(server.conninfo("postgres"), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(
+                sql.Identifier(BENCH_DATABASE)
+            )
+        )
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(BENCH_DATABASE)))
+    saved = {name: os.environ.get(name) for name in ("WAREHOUSE_URL", "WAREHOUSE_DBNAME")}
+    os.environ["WAREHOUSE_URL"] = server.url("postgresql", database=BENCH_DATABASE)
+    os.environ["WAREHOUSE_DBNAME"] = BENCH_DATABASE
+    warehouse.location.cache_clear()
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        warehouse.location.cache_clear()
+
+
+def _point_connections_at(base_url: str) -> dict[str, str | None]:
+    from waybill.demo import SANDBOX_PREFIXES
+
+    saved = {}
+    for conn_id, prefix in SANDBOX_PREFIXES.items():
+        name = f"AIRFLOW_CONN_{conn_id.upper()}"
+        saved[name] = os.environ.get(name)
+        spec = {"conn_type": "http", "host": f"{base_url}/{prefix}"}
+        if conn_id == "erp_api":
+            spec["password"] = TOKEN
+        os.environ[name] = json.dumps(spec)
+    return saved
+
+
+def _restore(saved: dict[str, str | None]) -> None:
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def _post_rate(limit: float) -> float:
+    """Queue ``INVOICES`` valid invoices and post them to a sandbox ERP limited to ``limit``/s."""
+    import requests
+
+    from waybill import warehouse
+    from waybill.billing.invoices import body_sha256, invoice_body
+    from waybill.billing.run import post_invoices
+    from waybill.load.schema import ensure_ops_schema
+    from waybill_sandbox.server import running_sandbox
+
+    with running_sandbox(seed=42, shipments=30, erp_token=TOKEN, erp_rate_limit=limit) as url:
+        saved = _point_connections_at(url)
+        try:
+            customers = requests.get(
+                f"{url}/erp/customers", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+            ).json()["data"]
+            with warehouse.connect() as conn:
+                ensure_ops_schema(conn)
+                with (
+                    conn.cursor() as cur,
+                    cur.copy(
+                        "copy ops.billing_outbox (invoice_id, version, idempotency_key, customer_id,"
+                        " currency, total_amount, body, body_sha256) from stdin"
+                    ) as copy,
+                ):
+                    for i in range(INVOICES):
+                        customer = customers[i % len(customers)]
+                        invoice_id = f"INV-BENCH-{i:06d}"
+                        lines = [
+                            {
+                                "line_number": 1,
+                                "shipment_reference": f"SO-{i}",
+                                "charge_code": "LINEHAUL",
+                                "description": "Linehaul",
+                                "amount": f"{100 + i % 50}.00",
+                            }
+                        ]
+                        body = invoice_body(
+                            invoice_id,
+                            customer["customer_id"],
+                            customer["currency"],
+                            "2025-01-20",
+                            lines,
+                        )
+                        copy.write_row(
+                            (
+                                invoice_id,
+                                1,
+                                f"waybill:{invoice_id}:v1",
+                                customer["customer_id"],
+                                customer["currency"],
+                                body["total_amount"],
+                                json.dumps(body),
+                                body_sha256(body),
+                            )
+                        )
+                conn.commit()
+            summary = post_invoices()
+            seconds = summary["seconds"]  # first send to last answer recorded
+        finally:
+            _restore(saved)
+    if summary["posted"] != INVOICES:
+        raise RuntimeError(f"posted {summary['posted']} of {INVOICES}: {summary}")
+    rate = INVOICES / seconds
+    print(f"   posted {INVOICES} invoices in {seconds:.1f} s: {rate:.1f}/s (limit {limit:g}/s)")
+    return rate / limit
+
+
+def _gate_share(tmp: str) -> float:
+    """Ingest and transform a sandbox world, run post_billing; return gate time / run time."""
+    from waybill import warehouse
+    from waybill.orchestration.runner import ensure_airflow_db, run_dag
+    from waybill.sources import get_source, systems
+    from waybill_sandbox.server import running_sandbox
+
+    ensure_airflow_db()
+    limit = get_source("erp").rate_limit_per_s
+    os.environ["WAYBILL_INBOUND_DIR"] = f"{tmp}/inbound"
+    os.environ["WAYBILL_BUILD_DIR"] = f"{tmp}/build"
+    with running_sandbox(
+        seed=42,
+        shipments=SHIPMENTS,
+        erp_token=TOKEN,
+        erp_rate_limit=limit,
+        inbound=Path(tmp) / "inbound",
+    ) as url:
+        saved = _point_connections_at(url)
+        try:
+            for dag_id in [f"ingest_{name}" for name in systems()] + ["transform_warehouse"]:
+                run_dag(dag_id, retries=False)
+            dag_run = run_dag("post_billing", retries=False)
+        finally:
+            _restore(saved)
+    with warehouse.connect() as conn:
+        gate_seconds, posted = conn.execute(
+            "select gate_seconds, invoices_posted from ops.billing_runs where run_id = %s",
+            (dag_run.run_id,),
+        ).fetchone()
+    total = (dag_run.end_date - dag_run.start_date).total_seconds()
+    print(f"   post_billing: {total:.1f} s, gate {gate_seconds:.1f} s, {posted} invoices posted")
+    return gate_seconds / total
+
+
+def run(results: dict) -> None:
+    """Record ``billing.post_rate_vs_limit`` and ``billing.gate_share`` in ``results``."""
+    import tempfile
+
+    from waybill.sources import get_source
+
+    saved = {k: os.environ.get(k) for k in ("WAYBILL_INBOUND_DIR", "WAYBILL_BUILD_DIR")}
+    with _own_database(), tempfile.TemporaryDirectory(prefix="waybill-bench-billing-") as tmp:
+        Path(tmp, "inbound").mkdir()
+        try:
+            results["billing.post_rate_vs_limit"] = round(
+                _post_rate(get_source("erp").rate_limit_per_s), 3
+            )
+            results["billing.gate_share"] = round(_gate_share(tmp), 3)
+        finally:
+            _restore(saved)

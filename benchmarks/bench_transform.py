@@ -1,0 +1,200 @@
+"""dbt at scale: a full-refresh build over 1,000,000 tracking events, then an incremental build after 1 % more.
+
+Figures:
+- ``transform.full_build_s``: wall time of ``dbt build --full-refresh`` (every model, snapshot, seed
+  and test) over a warehouse holding ``WAYBILL_BENCH_TRANSFORM_EVENTS`` carrier tracking events;
+- ``transform.incremental_vs_full``: the time of the following ``dbt build`` after 1 % more events
+  landed, divided by the full build's (goal ≤ 0.2);
+- ``transform.incremental_build_s``, ``transform.tracking_events`` for context.
+
+Data: a sandbox world of ``WAYBILL_BENCH_TRANSFORM_SHIPMENTS`` shipments (default 2,000) is landed
+through the real ingestion code (the sandbox over loopback HTTP), into a database of its own
+(``waybill_bench``, dropped and recreated) on the warehouse server. Its ParcelCo and SwiftEx events
+are then replicated in SQL under new tracking numbers and order references (carrier-only
+shipments, which identity resolution keeps as ``missing_erp_order``) until the event count is
+reached, each replica landed as its own batch; all of it is dated 30 days back (older than the
+incremental lookback), as accumulated history is. Set ``WAYBILL_BENCH_TRANSFORM_EVENTS`` to shrink
+the scale (e.g. 100000 for a quick run).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+EVENTS = int(os.environ.get("WAYBILL_BENCH_TRANSFORM_EVENTS", "1000000"))
+SHIPMENTS = int(os.environ.get("WAYBILL_BENCH_TRANSFORM_SHIPMENTS", "2000"))
+SEED = 42
+DATABASE = "waybill_bench"
+TOKEN = "bench-transform-token"
+CARRIER_TABLES = ("parcelco__tracking_events", "swiftex__tracking_events")
+CONNECTIONS = {
+    "erp_api": "erp",
+    "wms_api": "wms",
+    "tms_api": "tms",
+    "parcelco_api": "carriers/parcelco",
+    "swiftex_api": "carriers/swiftex",
+    "ridgeline_api": "carriers/ridgeline",
+}
+
+# One replica of every landed ParcelCo/SwiftEx event under new identifiers: `{replica}` makes the
+# tracking number and order reference unique, so each replica is a new set of shipments.
+REPLICATE_SQL = """
+    insert into raw.{table} (
+        batch_id, source, entity, natural_key, payload_hash, payload, record_location,
+        extracted_at, loaded_at
+    )
+    select
+        gen_random_uuid(), source, entity, natural_key || '-R{replica}',
+        md5(payload_hash || '-R{replica}'),
+        jsonb_set(
+            jsonb_set(payload, '{{trackingNumber}}',
+                      to_jsonb((payload ->> 'trackingNumber') || '-R{replica}')),
+            '{{shipperReference}}',
+            to_jsonb((payload ->> 'shipperReference') || '-R{replica}')
+        ),
+        record_location || '#R{replica}', extracted_at, clock_timestamp()
+    from raw.{table}
+    where natural_key not like '%-R%'
+"""
+
+
+def _event_count(conn) -> int:
+    return sum(
+        conn.execute(f"select count(*) from raw.{table}").fetchone()[0] for table in CARRIER_TABLES
+    )
+
+
+LAND_CHILD = """
+import json, os, sys
+from pathlib import Path
+from waybill_sandbox.server import running_sandbox
+from waybill.ingest import ingest_entity
+from waybill.sources import load_sources
+
+seed, shipments, token, inbound = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
+connections = json.loads(sys.argv[5])
+with running_sandbox(seed=seed, shipments=shipments, erp_token=token, inbound=inbound) as base_url:
+    for conn_id, prefix in connections.items():
+        spec = {"conn_type": "http", "host": f"{base_url}/{prefix}"}
+        if conn_id == "erp_api":
+            spec["password"] = token
+        os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(spec)
+    for source in load_sources().values():
+        for entity in source.entities:
+            ingest_entity(source.name, entity, run_id="bench_transform")
+"""
+
+
+def _land_world(bench_url: str, inbound: Path) -> None:
+    """Land the sandbox world through the ingestion code into the bench database (a child process,
+    so that its warehouse is the bench database from the start)."""
+    import json
+
+    env = {**os.environ, "WAREHOUSE_URL": bench_url, "WAYBILL_INBOUND_DIR": str(inbound)}
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            LAND_CHILD,
+            str(SEED),
+            str(SHIPMENTS),
+            TOKEN,
+            str(inbound),
+            json.dumps(CONNECTIONS),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"landing the bench world failed:\n{completed.stderr[-4000:]}")
+
+
+def _dbt_build(env: dict[str, str], *extra: str) -> float:
+    """Run ``dbt build`` in the project; return its wall time in seconds (raises on failure)."""
+    from waybill.runtime import DBT_PROJECT_DIR
+
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [dbt, "build", "--quiet", *extra],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"dbt build failed:\n{completed.stdout[-4000:]}\n{completed.stderr[-2000:]}"
+        )
+    return seconds
+
+
+def run(results: dict) -> None:
+    """Measure the full and the incremental build; write the figures into ``results``."""
+    import psycopg
+    from psycopg import sql
+
+    from waybill import warehouse
+    from waybill.load.schema import ensure_ops_schema
+
+    location = warehouse.location()
+    with psycopg.connect(location.conninfo("postgres"), autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(DATABASE))
+        )
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(DATABASE)))
+    bench_url = location.url("postgresql", database=DATABASE)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        _land_world(bench_url, Path(tmp) / "inbound")
+
+    with psycopg.connect(location.conninfo(DATABASE), autocommit=True) as conn:
+        ensure_ops_schema(conn)
+        base = _event_count(conn)
+        replicas = max(0, math.ceil(EVENTS / base) - 1) if base else 0
+        for replica in range(1, replicas + 1):
+            for table in CARRIER_TABLES:
+                conn.execute(REPLICATE_SQL.format(table=table, replica=replica))
+        # The landed history is older than the incremental lookback, as it is in production
+        # (rows landed over past weeks); otherwise every row would fall inside the lookback.
+        tables = conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'raw'"
+        ).fetchall()
+        for (table,) in tables:
+            conn.execute(f"update raw.{table} set loaded_at = loaded_at - interval '30 days'")
+        conn.execute("vacuum analyze")
+        events = _event_count(conn)
+        print(f"   {events} tracking events ({base} landed from the sandbox, {replicas} replicas)")
+
+        env = {**os.environ, "WAREHOUSE_DBNAME": DATABASE}
+        full_s = _dbt_build(env, "--full-refresh")
+
+        # 1 % more events, landed after the full build: a replica slice under new identifiers.
+        more = max(1, events // 100)
+        extra = [replicas + 1 + n for n in range(max(1, round(more / base)))]
+        # Below one whole replica, every k-th landed event of one replica makes up the 1 %.
+        sample = "" if more >= base else f" and raw_id % {max(1, base // more)} = 0"
+        for replica in extra:
+            for table in CARRIER_TABLES:
+                statement = REPLICATE_SQL.format(table=table, replica=replica)
+                conn.execute(statement.replace("'%-R%'", "'%-R%'" + sample))
+        added = _event_count(conn) - events
+        incremental_s = _dbt_build(env)
+        print(
+            f"   full {full_s:.1f} s; incremental after {added} more events {incremental_s:.1f} s"
+        )
+
+    results["transform.tracking_events"] = events
+    results["transform.full_build_s"] = round(full_s, 2)
+    results["transform.incremental_build_s"] = round(incremental_s, 2)
+    results["transform.incremental_vs_full"] = round(incremental_s / full_s, 3)

@@ -1,0 +1,207 @@
+with
+
+fct_shipments as (
+
+    select * from {{ ref('fct_shipments') }}
+
+),
+
+fct_freight_charges as (
+
+    select * from {{ ref('fct_freight_charges') }}
+
+),
+
+dim_customers as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
+int_shipment_milestones_pivoted as (
+
+    select * from {{ ref('int_shipment_milestones_pivoted') }}
+
+),
+
+int_proofs_of_delivery_unioned as (
+
+    select * from {{ ref('int_proofs_of_delivery_unioned') }}
+
+),
+
+stg_wms__shipment_confirmations as (
+
+    select * from {{ ref('stg_wms__shipment_confirmations') }}
+
+),
+
+stg_tms__shipments as (
+
+    select * from {{ ref('stg_tms__shipments') }}
+
+),
+
+stg_ops__billing_outbox as (
+
+    select * from {{ ref('stg_ops__billing_outbox') }}
+
+),
+
+charge_totals as (
+
+    select
+        shipment_id,
+        sum(amount) as billable_amount,
+        min(currency) as currency,
+        count(*) as charge_count,
+        bool_or(
+            rate_source = 'TMS_DEFAULT_TARIFF' or not is_on_rate_card
+        ) as has_charge_out_of_contract,
+        bool_or(is_on_rate_card and not is_at_contract_rate)
+            as has_charge_off_contract_rate,
+        max(created_at) as last_charge_at
+    from fct_freight_charges
+    group by shipment_id
+
+),
+
+joined as (
+
+    select
+        fct_shipments.shipment_id,
+        fct_shipments.order_number,
+        fct_shipments.tracking_number,
+        fct_shipments.carrier_code,
+        fct_shipments.customer_id,
+        fct_shipments.match_status,
+        fct_shipments.ordered_at,
+        wms.released_at,
+        wms.picked_at,
+        wms.packed_at,
+        wms.shipped_at,
+        tms.tendered_at,
+        milestones.picked_up_at,
+        milestones.in_transit_at,
+        milestones.out_for_delivery_at,
+        fct_shipments.delivered_at,
+        pods.pod_received_at,
+        fct_shipments.has_damage,
+        coalesce(dim_customers.is_on_credit_hold, false) as is_on_credit_hold,
+        coalesce(charge_totals.has_charge_out_of_contract, false)
+            as has_charge_out_of_contract,
+        coalesce(charge_totals.has_charge_off_contract_rate, false)
+            as has_charge_off_contract_rate,
+        coalesce(charge_totals.billable_amount, 0)::numeric(14, 2)
+            as billable_amount,
+        coalesce(charge_totals.currency, dim_customers.currency) as currency,
+        coalesce(charge_totals.charge_count, 0) as charge_count,
+        charge_totals.last_charge_at,
+        'INV-' || fct_shipments.order_number as invoice_id,
+        outbox.invoiced_at,
+        outbox.erp_document_number
+    from fct_shipments
+    left join int_shipment_milestones_pivoted as milestones
+        on fct_shipments.shipment_id = milestones.shipment_id
+    left join stg_wms__shipment_confirmations as wms
+        on fct_shipments.wms_shipment_id = wms.wms_shipment_id
+    left join stg_tms__shipments as tms
+        on fct_shipments.tms_shipment_id = tms.tms_shipment_id
+    left join int_proofs_of_delivery_unioned as pods
+        on
+            fct_shipments.carrier_code = pods.carrier_code
+            and fct_shipments.tracking_number = pods.tracking_number
+    left join dim_customers
+        on fct_shipments.customer_id = dim_customers.customer_id
+    left join charge_totals
+        on fct_shipments.shipment_id = charge_totals.shipment_id
+    left join stg_ops__billing_outbox as outbox
+        on 'INV-' || fct_shipments.order_number = outbox.invoice_id
+
+),
+
+holds as (
+
+    -- Hold reasons apply to delivered shipments only, in the documented
+    -- order (var `hold_reason_order`).
+    select
+        *,
+        case
+            when delivered_at is null then array[]::text[]
+            else array_remove(
+                array[
+                    case when pod_received_at is null then 'missing_pod' end,
+                    case when has_damage then 'open_exception' end,
+                    case when is_on_credit_hold then 'credit_hold' end,
+                    case
+                        when has_charge_out_of_contract
+                            then 'charge_out_of_contract'
+                    end,
+                    case
+                        when has_charge_off_contract_rate
+                            then 'charge_not_at_contract_rate'
+                    end
+                ],
+                null
+            )
+        end as hold_reasons
+    from joined
+
+),
+
+final as (
+
+    select
+        shipment_id,
+        order_number,
+        tracking_number,
+        carrier_code,
+        customer_id,
+        match_status,
+        ordered_at,
+        released_at,
+        picked_at,
+        packed_at,
+        shipped_at,
+        tendered_at,
+        picked_up_at,
+        in_transit_at,
+        out_for_delivery_at,
+        delivered_at,
+        pod_received_at,
+        invoiced_at,
+        case
+            when invoiced_at is not null then 'invoiced'
+            when
+                delivered_at is null
+                or match_status not in ('matched', 'tracking_number_conflict')
+                or charge_count = 0
+                then 'not_ready'
+            when cardinality(hold_reasons) > 0 then 'held'
+            else 'ready'
+        end as billing_status,
+        case
+            when invoiced_at is not null then null
+            when delivered_at is null then 'not_delivered'
+            when
+                match_status not in ('matched', 'tracking_number_conflict')
+                then match_status
+            when charge_count = 0 then 'no_rated_charges'
+        end as not_ready_reason,
+        hold_reasons,
+        hold_reasons[1] as hold_reason,
+        billable_amount,
+        currency,
+        charge_count,
+        case
+            when invoiced_at is not null or delivered_at is not null
+                then invoice_id
+        end as invoice_id,
+        erp_document_number,
+        extract(epoch from invoiced_at - delivered_at)
+        / 3600.0 as delivery_to_invoice_hours
+    from holds
+
+)
+
+select * from final

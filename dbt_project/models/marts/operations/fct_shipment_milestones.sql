@@ -1,0 +1,145 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='milestone_event_id',
+        incremental_strategy='merge',
+        on_schema_change='append_new_columns',
+        indexes=[
+            {'columns': ['milestone_event_id'], 'unique': true},
+            {'columns': ['shipment_id']},
+        ],
+    )
+}}
+
+with
+
+int_carrier_events_normalised as (
+
+    select * from {{ ref('int_carrier_events_normalised') }}
+    {{ incremental_lookback('loaded_at') }}
+
+),
+
+stg_wms__shipment_confirmations as (
+
+    select * from {{ ref('stg_wms__shipment_confirmations') }}
+    {{ incremental_lookback('loaded_at') }}
+
+),
+
+stg_tms__shipments as (
+
+    select * from {{ ref('stg_tms__shipments') }}
+    {{ incremental_lookback('loaded_at') }}
+
+),
+
+int_proofs_of_delivery_unioned as (
+
+    select * from {{ ref('int_proofs_of_delivery_unioned') }}
+
+),
+
+warehouse_steps as (
+
+    select
+        confirmations.order_number,
+        'wms' as source_system,
+        step.milestone,
+        step.event_at,
+        confirmations.loaded_at
+    from stg_wms__shipment_confirmations as confirmations
+    cross join lateral (
+        values
+        ('order_released', confirmations.released_at),
+        ('picked', confirmations.picked_at),
+        ('packed', confirmations.packed_at),
+        ('shipped', confirmations.shipped_at)
+    ) as step (milestone, event_at)
+
+),
+
+lifecycle_events as (
+
+    select
+        order_number,
+        source_system,
+        milestone,
+        event_at,
+        cast(null as text) as tracking_number,
+        loaded_at
+    from warehouse_steps
+    union all
+    select
+        order_number,
+        'tms' as source_system,
+        'tendered' as milestone,
+        tendered_at as event_at,
+        carrier_reference as tracking_number,
+        loaded_at
+    from stg_tms__shipments
+    union all
+    select
+        stg_tms__shipments.order_number,
+        'carrier_pod' as source_system,
+        'pod_received' as milestone,
+        int_proofs_of_delivery_unioned.pod_received_at as event_at,
+        int_proofs_of_delivery_unioned.tracking_number,
+        stg_tms__shipments.loaded_at
+    from int_proofs_of_delivery_unioned
+    inner join stg_tms__shipments
+        on
+            int_proofs_of_delivery_unioned.tracking_number
+            = stg_tms__shipments.carrier_reference
+
+),
+
+final as (
+
+    select
+        event_id as milestone_event_id,
+        shipment_id,
+        order_number,
+        milestone,
+        is_exception,
+        event_classifier,
+        event_at,
+        event_local_at,
+        event_time_zone,
+        'carrier' as source_system,
+        source_standard,
+        source_code,
+        reason_code,
+        carrier_code,
+        tracking_number,
+        published_at,
+        publication_latency_minutes,
+        loaded_at
+    from int_carrier_events_normalised
+    union all
+    select
+        {{ surrogate_key(['order_number', 'source_system', 'milestone']) }}
+            as milestone_event_id,
+        {{ surrogate_key(['order_number']) }} as shipment_id,
+        order_number,
+        milestone,
+        false as is_exception,
+        'actual' as event_classifier,
+        event_at,
+        cast(null as timestamp) as event_local_at,
+        cast(null as text) as event_time_zone,
+        source_system,
+        'waybill' as source_standard,
+        milestone as source_code,
+        cast(null as text) as reason_code,
+        cast(null as text) as carrier_code,
+        tracking_number,
+        cast(null as timestamptz) as published_at,
+        cast(null as numeric) as publication_latency_minutes,
+        loaded_at
+    from lifecycle_events
+    where event_at is not null
+
+)
+
+select * from final

@@ -1,0 +1,126 @@
+with
+
+int_shipment_identities_resolved as (
+
+    select * from {{ ref('int_shipment_identities_resolved') }}
+
+),
+
+int_shipment_milestones_pivoted as (
+
+    select * from {{ ref('int_shipment_milestones_pivoted') }}
+
+),
+
+int_shipment_fulfilment_checked as (
+
+    select * from {{ ref('int_shipment_fulfilment_checked') }}
+
+),
+
+stg_erp__orders as (
+
+    select * from {{ ref('stg_erp__orders') }}
+
+),
+
+stg_wms__shipment_confirmations as (
+
+    select * from {{ ref('stg_wms__shipment_confirmations') }}
+
+),
+
+stg_tms__shipments as (
+
+    select * from {{ ref('stg_tms__shipments') }}
+
+),
+
+joined as (
+
+    select
+        identities.shipment_id,
+        identities.order_number,
+        identities.wms_shipment_id,
+        identities.tms_shipment_id,
+        identities.load_id,
+        identities.bol_number,
+        identities.tracking_number,
+        identities.carrier_code,
+        identities.customer_id,
+        coalesce(
+            stg_tms__shipments.origin_warehouse_id,
+            stg_wms__shipment_confirmations.warehouse_id,
+            stg_erp__orders.ship_from_location_id
+        ) as origin_warehouse_id,
+        coalesce(
+            stg_tms__shipments.destination_city, stg_erp__orders.ship_to_city
+        ) as destination_city,
+        coalesce(
+            stg_tms__shipments.destination_state, stg_erp__orders.ship_to_state
+        ) as destination_state,
+        stg_tms__shipments.transport_mode,
+        stg_tms__shipments.ship_date,
+        coalesce(
+            stg_tms__shipments.weight_kg,
+            stg_wms__shipment_confirmations.weight_kg
+        ) as weight_kg,
+        stg_erp__orders.ordered_at,
+        stg_erp__orders.requested_delivery_date,
+        -- The promise: end of the requested day in the promise zone.
+        (
+            (stg_erp__orders.requested_delivery_date + time '23:59:59')
+            at time zone '{{ var("promise_time_zone") }}'
+        ) as promised_delivery_at,
+        stg_wms__shipment_confirmations.shipped_at,
+        coalesce(
+            milestones.delivered_at, stg_tms__shipments.delivered_at
+        ) as delivered_at,
+        coalesce(milestones.has_delay, false) as has_delay,
+        coalesce(milestones.has_damage, false) as has_damage,
+        coalesce(milestones.is_lost, false) as is_lost,
+        fulfilment.is_in_full,
+        identities.match_status
+    from int_shipment_identities_resolved as identities
+    left join int_shipment_milestones_pivoted as milestones
+        on identities.shipment_id = milestones.shipment_id
+    left join int_shipment_fulfilment_checked as fulfilment
+        on identities.order_number = fulfilment.order_number
+    left join stg_erp__orders
+        on identities.order_number = stg_erp__orders.order_number
+    left join stg_wms__shipment_confirmations
+        on
+            identities.order_number
+            = stg_wms__shipment_confirmations.order_number
+    left join stg_tms__shipments
+        on identities.order_number = stg_tms__shipments.order_number
+
+),
+
+final as (
+
+    select
+        *,
+        coalesce(origin_warehouse_id, '?') || '-'
+        || coalesce(destination_state, '?') as lane,
+        delivered_at is not null as is_delivered,
+        case
+            when delivered_at is null or promised_delivery_at is null then null
+            else
+                delivered_at
+                <= promised_delivery_at
+                + interval '{{ var("on_time_grace_minutes") }} minutes'
+        end as is_on_time,
+        case
+            when delivered_at is null or promised_delivery_at is null then null
+            else
+                delivered_at
+                <= promised_delivery_at
+                + interval '{{ var("on_time_grace_minutes") }} minutes'
+                and coalesce(is_in_full, false)
+        end as is_otif
+    from joined
+
+)
+
+select * from final

@@ -1,0 +1,168 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='event_id',
+        incremental_strategy='merge',
+        on_schema_change='append_new_columns',
+        indexes=[
+            {'columns': ['event_id'], 'unique': true},
+            {'columns': ['loaded_at']},
+        ],
+    )
+}}
+
+with
+
+source as (
+
+    select * from {{ source('swiftex', 'tracking_events') }}
+    {{ incremental_lookback('loaded_at') }}
+
+),
+
+location_time_zones as (
+
+    select * from {{ ref('location_time_zones') }}
+
+),
+
+parsed as (
+
+    select
+        payload ->> 'trackingNumber' as tracking_number,
+        payload ->> 'shipperReference' as order_number,
+        payload -> 'scanEvent' ->> 'eventType' as event_type,
+        payload -> 'scanEvent' ->> 'derivedStatusCode' as derived_status_code,
+        nullif(payload -> 'scanEvent' ->> 'exceptionCode', '')
+            as exception_code,
+        payload -> 'scanEvent' ->> 'eventDescription' as status_description,
+        payload -> 'scanEvent' ->> 'date' as event_time_text,
+        upper(payload -> 'scanEvent' -> 'scanLocation' ->> 'city') as city,
+        upper(
+            payload -> 'scanEvent' -> 'scanLocation' ->> 'stateOrProvinceCode'
+        ) as state,
+        upper(coalesce(
+            payload -> 'scanEvent' -> 'scanLocation' ->> 'countryCode', 'US'
+        )) as country,
+        payload -> 'scanEvent' -> 'scanLocation' ->> 'postalCode'
+            as postal_code,
+        (payload ->> 'publishedAt')::timestamptz as published_at,
+        loaded_at,
+        raw_id
+    from source
+
+),
+
+located as (
+
+    -- SwiftEx sends ISO-8601 with the scan location's offset: the instant
+    -- is exact; the zone name still comes from the location.
+    select
+        parsed.*,
+        parsed.event_time_text::timestamptz as event_at,
+        left(parsed.event_time_text, 19)::timestamp as event_local_at,
+        coalesce(city_zone.time_zone, state_zone.time_zone) as event_time_zone
+    from parsed
+    left join location_time_zones as city_zone
+        on
+            parsed.country = city_zone.country
+            and parsed.state = city_zone.state
+            and parsed.city = city_zone.city
+    left join location_time_zones as state_zone
+        on
+            parsed.country = state_zone.country
+            and parsed.state = state_zone.state
+            and state_zone.city = '*'
+
+),
+
+events as (
+
+    select
+        {{ surrogate_key([
+            "tracking_number", "event_type", "derived_status_code",
+            "event_time_text", "city", "state",
+        ]) }} as event_id,
+        'swiftex' as carrier_code,
+        tracking_number,
+        order_number,
+        'fedex' as source_standard,
+        event_type as source_code,
+        array_remove(
+            array[
+                event_type || ':' || exception_code,
+                event_type,
+                derived_status_code
+            ],
+            null
+        ) as source_code_candidates,
+        status_description,
+        'actual' as event_classifier,
+        exception_code as reason_code,
+        event_at,
+        event_local_at,
+        event_time_zone,
+        city,
+        state,
+        country,
+        postal_code,
+        published_at,
+        loaded_at,
+        raw_id
+    from located
+
+),
+
+first_publication as (
+
+    -- The same event republished later is a duplicate: keep its first
+    -- publication (and the latest landing, for the lookback).
+    select
+        *,
+        min(published_at) over (partition by event_id) as first_published_at,
+        max(loaded_at) over (partition by event_id) as last_loaded_at,
+        row_number() over (
+            partition by event_id order by published_at, raw_id
+        ) as publication_rank
+    from events
+
+),
+
+final as (
+
+    select
+        first_publication.event_id,
+        first_publication.carrier_code,
+        first_publication.tracking_number,
+        first_publication.order_number,
+        first_publication.source_standard,
+        first_publication.source_code,
+        first_publication.source_code_candidates,
+        first_publication.status_description,
+        first_publication.event_classifier,
+        first_publication.reason_code,
+        first_publication.event_at,
+        first_publication.event_local_at,
+        first_publication.event_time_zone,
+        first_publication.city,
+        first_publication.state,
+        first_publication.country,
+        first_publication.postal_code,
+        {% if is_incremental() -%}
+        least(
+            first_publication.first_published_at, already_built.published_at
+        ) as published_at,
+        {%- else -%}
+        first_publication.first_published_at as published_at,
+        {%- endif %}
+        first_publication.last_loaded_at as loaded_at
+    from first_publication
+    {% if is_incremental() -%}
+    left join {{ this }} as already_built
+        on first_publication.event_id = already_built.event_id
+    {% endif -%}
+    where first_publication.publication_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,36 @@
+with
+
+source as (
+
+    select * from {{ source('wms', 'inventory_adjustments') }}
+
+),
+
+latest as (
+
+    select
+        *,
+        row_number() over (
+            partition by natural_key
+            order by loaded_at desc, raw_id desc
+        ) as version_rank
+    from source
+
+),
+
+final as (
+
+    select
+        payload ->> 'adjustment_id' as adjustment_id,
+        payload ->> 'warehouse_id' as warehouse_id,
+        payload ->> 'item_code' as sku,
+        (payload ->> 'qty_delta')::integer as quantity_delta,
+        payload ->> 'reason_code' as reason_code,
+        (payload ->> 'adjusted_at')::timestamptz as adjusted_at,
+        loaded_at
+    from latest
+    where version_rank = 1
+
+)
+
+select * from final

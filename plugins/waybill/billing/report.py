@@ -1,0 +1,199 @@
+"""The finance report of a ``post_billing`` run: ``<reports>/billing/<run>/index.html`` + ``latest``.
+
+Posted invoices (count and amount by currency), holds by rule with examples, this run's
+expectation results linked to its GX Data Docs, and the hold-rate trend as an inline SVG: the
+page needs no network. Reads ``ops.billing_outbox``, ``ops.billing_holds``, ``ops.billing_runs``
+and the run's ``gate.json``.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from waybill import warehouse
+from waybill.load.schema import ensure_ops_schema
+from waybill.quality import outcomes
+from waybill.quality.paths import gate_summary_path, reports_root, run_folder
+
+TEMPLATES = Path(__file__).resolve().parents[3] / "include" / "templates"
+TREND_RUNS = 20
+
+
+def _rows(conn, query: str, params: tuple = ()) -> list[dict[str, Any]]:
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+        names = [d.name for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur]
+
+
+def _relative_link(url: str | None, folder: Path) -> str | None:
+    if not url:
+        return None
+    path = Path(unquote(urlparse(url).path))
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        return url
+
+
+def trend_svg(points: list[tuple[str, float]], width: int = 640, height: int = 180) -> str:
+    """An inline SVG line chart of hold rate (0..1) per run, oldest first."""
+    if not points:
+        return '<p class="muted" id="trend">No runs recorded yet.</p>'
+    pad_l, pad_r, pad_t, pad_b = 44, 12, 12, 28
+    plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
+    top = max(0.05, max(rate for _, rate in points))
+    step = plot_w / max(1, len(points) - 1)
+    xy = [
+        (pad_l + i * step, pad_t + plot_h * (1 - rate / top)) for i, (_, rate) in enumerate(points)
+    ]
+    parts = [
+        f'<svg id="trend" role="img" aria-label="Hold rate per run" width="{width}"'
+        f' height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+        f'<line x1="{pad_l}" y1="{pad_t + plot_h}" x2="{width - pad_r}" y2="{pad_t + plot_h}"'
+        ' stroke="#8c959f"/>',
+        f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{pad_t + plot_h}" stroke="#8c959f"/>',
+        f'<text x="{pad_l - 6}" y="{pad_t + 4}" font-size="11" text-anchor="end">{top:.0%}</text>',
+        f'<text x="{pad_l - 6}" y="{pad_t + plot_h}" font-size="11" text-anchor="end">0%</text>',
+        '<polyline fill="none" stroke="#0969da" stroke-width="2" points="'
+        + " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+        + '"/>',
+    ]
+    for (run, rate), (x, y) in zip(points, xy, strict=True):
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="#0969da">'
+            f"<title>{html.escape(run)}: {rate:.1%} held</title></circle>"
+        )
+    parts.append(
+        f'<text x="{pad_l}" y="{height - 8}" font-size="11">{html.escape(points[0][0][:32])}</text>'
+    )
+    parts.append(
+        f'<text x="{width - pad_r}" y="{height - 8}" font-size="11" text-anchor="end">'
+        f"{html.escape(points[-1][0][:32])}</text></svg>"
+    )
+    return "".join(parts)
+
+
+def _update_latest(folder: Path) -> None:
+    latest = reports_root() / "latest"
+    temporary = reports_root() / f".latest-{os.getpid()}"
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(folder.name, target_is_directory=True)
+    os.replace(temporary, latest)  # atomic: readers never see a missing link
+
+
+def gather(conn, run_id: str) -> dict[str, Any]:
+    """Read everything the report shows for ``run_id`` (a dict for the template)."""
+    from expectations.suites import billing_ready
+
+    descriptions = {rule.name: rule.description for rule in billing_ready.RULES}
+    by_currency = _rows(
+        conn,
+        """
+        select currency,
+            count(*) filter (where posted_run_id = %s) as run_count,
+            coalesce(sum(total_amount) filter (where posted_run_id = %s), 0) as run_amount,
+            count(*) as all_count, sum(total_amount) as all_amount
+        from ops.billing_outbox where status = 'posted'
+        group by currency order by currency
+        """,
+        (run_id, run_id),
+    )
+    holds = _rows(
+        conn,
+        """
+        select rule, invoice_id, observed_value,
+            to_char(held_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') as held_at,
+            count(*) over (partition by rule) as rule_count,
+            row_number() over (partition by rule order by held_at, invoice_id) as n
+        from ops.billing_holds where released_at is null
+        """,
+    )
+    holds_by_rule: dict[str, dict[str, Any]] = {}
+    for row in holds:
+        entry = holds_by_rule.setdefault(
+            row["rule"],
+            {
+                "rule": row["rule"],
+                "count": row["rule_count"],
+                "description": descriptions.get(row["rule"], ""),
+                "examples": [],
+            },
+        )
+        if row["n"] <= 3:
+            entry["examples"].append(row)
+    held_total = conn.execute(
+        "select count(distinct invoice_id) from ops.billing_holds where released_at is null"
+    ).fetchone()[0]
+    failed_count = conn.execute(
+        "select count(*) from ops.billing_outbox where status in ('failed', 'conflict')"
+        " and coalesce(last_error, '') <> 'superseded by a newer version'"
+    ).fetchone()[0]
+    runs = _rows(
+        conn,
+        """
+        select run_id, gate_passed, gate_message, invoices_checked, invoices_held
+        from ops.billing_runs order by started_at desc limit %s
+        """,
+        (TREND_RUNS,),
+    )
+    this_run = next((r for r in runs if r["run_id"] == run_id), None)
+    trend = [
+        (r["run_id"], r["invoices_held"] / r["invoices_checked"])
+        for r in reversed(runs)
+        if r["invoices_checked"]
+    ]
+    return {
+        "posted_by_currency": [
+            {
+                **r,
+                "run_amount": f"{r['run_amount']:,.2f}",
+                "all_amount": f"{r['all_amount']:,.2f}",
+            }
+            for r in by_currency
+        ],
+        "posted_run": {"count": sum(r["run_count"] for r in by_currency)},
+        "posted_all": {"count": sum(r["all_count"] for r in by_currency)},
+        "holds_by_rule": sorted(holds_by_rule.values(), key=lambda e: (-e["count"], e["rule"])),
+        "held_total": held_total,
+        "failed_count": failed_count,
+        "gate_passed": this_run["gate_passed"] if this_run else None,
+        "gate_message": this_run["gate_message"] if this_run else None,
+        "trend": trend,
+    }
+
+
+def write_report(run_id: str) -> Path:
+    """Write the run's ``index.html`` and point ``latest`` at it; return the page's path."""
+    folder = run_folder(run_id)
+    with warehouse.connect() as conn:
+        ensure_ops_schema(conn)
+        data = gather(conn, run_id)
+    summary = gate_summary_path(run_id)
+    found = outcomes.read(summary) if summary.exists() else []
+    docs_index = folder / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"])
+    )
+    page = env.get_template("billing_report.html.j2").render(
+        run_id=run_id,
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        expectations=[
+            {**o.__dict__, "link": _relative_link(o.data_docs, folder)}
+            for o in sorted(found, key=lambda o: (o.success, o.suite, o.rule))
+        ],
+        data_docs=docs_index.relative_to(folder).as_posix() if docs_index.exists() else None,
+        trend_svg=trend_svg(data.pop("trend")),
+        **data,
+    )
+    index = folder / "index.html"
+    index.write_text(page, encoding="utf-8")
+    _update_latest(folder)
+    return index

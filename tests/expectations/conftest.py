@@ -1,0 +1,30 @@
+"""Scratch schemas in the test warehouse: small good and bad tables for each GX suite."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from waybill import warehouse
+from waybill.load.schema import ensure_ops_schema
+
+
+@pytest.fixture
+def scratch_schema():
+    """A fresh schema owned by one test (dropped afterwards); yields its name."""
+    name = f"gx_scratch_{uuid.uuid4().hex[:10]}"
+    with warehouse.connect(autocommit=True) as conn:
+        ensure_ops_schema(conn)
+        conn.execute(f"create schema {name}")
+    yield name
+    with warehouse.connect(autocommit=True) as conn:
+        conn.execute(f"drop schema if exists {name} cascade")
+
+
+@pytest.fixture
+def gx_context(tmp_path):
+    """A GX file context in a temporary folder (Data Docs included)."""
+    import great_expectations as gx
+
+    return gx.get_context(mode="file", project_root_dir=str(tmp_path / "gxproject"))
