@@ -20,7 +20,7 @@ from waybill import warehouse
 from waybill.connections import get_endpoint
 from waybill.connectors.http import HttpClient, RateLimiter
 from waybill.connectors.rest import Page, iter_pages, since_param
-from waybill.load.copy import current_watermark, load_batch
+from waybill.load.copy import chunked, current_watermark, load_batch
 from waybill.load.schema import ensure_ops_schema
 from waybill.sources import get_source
 
@@ -94,7 +94,7 @@ def _ingest_rest(source: SourceConfig, entity: EntityConfig, run_id: str | None)
             since=since,
             resume_at=resume_at,
         )
-        for chunk in _chunks(pages, PAGES_PER_BATCH):
+        for chunk in chunked(pages, PAGES_PER_BATCH):
             watermark = _advance(watermark, chunk, entity)
             result = load_batch(
                 conn,
@@ -255,17 +255,6 @@ def _add(totals: dict[str, int], result: BatchResult) -> None:
     totals["batches"] += 1
     for key in COUNTS:
         totals[key] += getattr(result, key)
-
-
-def _chunks(pages: Iterator[Page], size: int) -> Iterator[list[Page]]:
-    chunk: list[Page] = []
-    for page in pages:
-        chunk.append(page)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _items(chunk: list[Page]) -> Iterator[Record | DeadLetter]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from itertools import islice
+from typing import TYPE_CHECKING, TypeVar
 
 from psycopg import sql
 from psycopg.pq import TransactionStatus
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
     import psycopg
 
+
+T = TypeVar("T")
 
 # Records serialised, checked against the raw table and copied per chunk: memory stays flat in
 # the batch size, and one "which of these keys exist" query serves thousands of rows.
@@ -103,7 +106,7 @@ def load_batch(
         # so a set of what it copied replaces the per-chunk existence query.
         cur.execute(sql.SQL("select not exists (select from {table})").format(table=table))
         copied: set[tuple[str, str]] | None = set() if cur.fetchone()[0] else None
-        for chunk in _chunked(items, CHUNK_RECORDS):
+        for chunk in chunked(items, CHUNK_RECORDS):
             read += len(chunk)
             fresh = _new_rows(cur, table, _encode(chunk, dead), copied)
             if fresh:
@@ -138,14 +141,10 @@ def load_batch(
     return result
 
 
-def _chunked(items: Iterable[Record | DeadLetter], size: int) -> Iterator[list]:
-    chunk: list[Record | DeadLetter] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Yield ``items`` as lists of at most ``size``, reading the iterable lazily."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
         yield chunk
 
 

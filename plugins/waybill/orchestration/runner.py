@@ -64,13 +64,19 @@ def run_dag(
     dag = dag_bag().dags.get(dag_id)
     if dag is None:
         raise KeyError(f"no DAG {dag_id!r} in {runtime.DAGS_FOLDER}")
-    if not retries:
-        for task in dag.tasks:
-            task.retries = 0
     kwargs: dict[str, Any] = {"run_conf": conf}
     if logical_date is not None:
         kwargs["logical_date"] = logical_date
-    dag_run = dag.test(**kwargs)
+    # The DAG object is cached for the process: restore its retries, so a later run keeps them.
+    configured = {task.task_id: task.retries for task in dag.tasks}
+    try:
+        if not retries:
+            for task in dag.tasks:
+                task.retries = 0
+        dag_run = dag.test(**kwargs)
+    finally:
+        for task in dag.tasks:
+            task.retries = configured[task.task_id]
     if check and dag_run.state != "success":
         raise DagRunFailed(f"{dag_id} ended {dag_run.state}: failed tasks {failed_tasks(dag_run)}")
     return dag_run
