@@ -23,10 +23,9 @@ from waybill.connectors.carriers.events import (
     Field,
     Location,
     NormalizeError,
-    RecordError,
     parse_iso,
-    require_object,
     stable_event_id,
+    walk_records,
 )
 from waybill.milestones import UNMAPPED, lookup
 
@@ -89,25 +88,18 @@ def normalize(
     ``source`` names the document in errors; ``carrier_code`` overrides the publisher's
     ``carrierCode`` (default ``dcsa`` when neither is known). Never raises on bad input.
     """
-    root = Field(doc)
-    if isinstance(doc, list):
-        nodes = [Field(item, f"$[{index}]") for index, item in enumerate(doc)]
-    elif isinstance(doc, dict):
-        nodes = [root]
-    else:
-        yield NormalizeError(
-            source, "$", None, "document must be an event object or an array of events"
-        )
-        return
-    for node in nodes:
-        try:
-            yield _event(node, carrier_code)
-        except RecordError as exc:
-            yield exc.to_error(source)
+    yield from walk_records(doc, source, _events, lambda event: [_event(event, carrier_code)])
 
 
-def _event(node: Field, carrier_override: str | None) -> CarrierEvent:
-    event = require_object(node)
+def _events(root: Field) -> list[Field]:
+    if isinstance(root.value, list):
+        return [Field(item, f"$[{index}]") for index, item in enumerate(root.value)]
+    if isinstance(root.value, dict):
+        return [root]
+    raise root.error(None, "document must be an event object or an array of events")
+
+
+def _event(event: Field, carrier_override: str | None) -> CarrierEvent:
     metadata = event.obj("metadata")
     is_v3 = metadata.value is not None
     publisher = metadata.obj("publisher") if is_v3 else Field(None)

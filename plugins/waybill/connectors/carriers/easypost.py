@@ -19,6 +19,7 @@ from waybill.connectors.carriers.events import (
     parse_iso,
     require_object,
     stable_event_id,
+    walk_records,
 )
 from waybill.milestones import lookup
 
@@ -36,20 +37,10 @@ def normalize(
     ``source`` names the document in errors; ``carrier_code`` overrides the tracker's
     ``carrier`` (lower-cased). Never raises on bad input.
     """
-    root = Field(doc)
-    try:
-        trackers = list(_trackers(root))
-    except RecordError as exc:
-        yield exc.to_error(source)
-        return
-    for node in trackers:
-        try:
-            tracker = require_object(node)
-            details = list(tracker.items("tracking_details"))
-            has_estimate = tracker.child("est_delivery_date").value is not None
-        except RecordError as exc:
-            yield exc.to_error(source)
-            continue
+
+    def tracker_events(tracker: Field) -> Iterator[CarrierEvent | NormalizeError]:
+        details = list(tracker.items("tracking_details"))
+        has_estimate = tracker.child("est_delivery_date").value is not None
         builders: list[tuple[Any, Field]] = [(_detail_event, detail) for detail in details]
         if has_estimate:
             builders.append((_estimate_event, tracker))
@@ -58,6 +49,8 @@ def normalize(
                 yield build(item, tracker, carrier_code)
             except RecordError as exc:
                 yield exc.to_error(source)
+
+    yield from walk_records(doc, source, _trackers, tracker_events)
 
 
 def _trackers(root: Field) -> Iterator[Field]:

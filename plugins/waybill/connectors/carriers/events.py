@@ -7,7 +7,8 @@ make a whole container unreadable (``trackResponse`` is not an object) are yield
 for that container's path.
 
 :class:`Field` is the typed reader the normalisers share: it walks the document keeping
-the JSON path, so every error names the record and the field.
+the JSON path, so every error names the record and the field. :func:`walk_records` is the
+walk's outer loop they share: find the records, read each, turn a bad one into its error.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
 CLASSIFIERS = ("actual", "estimated", "planned")
 
@@ -235,6 +236,31 @@ def require_object(node: Field) -> Field:
     if not isinstance(node.value, dict):
         raise RecordError(node.path, None, f"record must be an object, got {_describe(node.value)}")
     return node.as_record()
+
+
+def walk_records(
+    doc: Any,
+    source: str,
+    find: Callable[[Field], Iterable[Field]],
+    read: Callable[[Field], Iterable[CarrierEvent | NormalizeError]],
+) -> Iterator[CarrierEvent | NormalizeError]:
+    """Yield what ``read`` yields for each top-level record ``find`` lists in ``doc``.
+
+    ``find`` gets the document root and returns the record nodes; a :class:`RecordError` it
+    raises (a broken container) is yielded once, naming ``source``, and ends the walk.
+    ``read`` gets each record as an object record root; a record that is not an object, or
+    a :class:`RecordError` ``read`` raises, becomes that record's error and the walk goes on.
+    """
+    try:
+        nodes = list(find(Field(doc)))
+    except RecordError as exc:
+        yield exc.to_error(source)
+        return
+    for node in nodes:
+        try:
+            yield from read(require_object(node))
+        except RecordError as exc:
+            yield exc.to_error(source)
 
 
 def parse_iso(value: str, node: Field, key: str) -> tuple[str | None, str | None]:

@@ -28,6 +28,7 @@ from waybill.connectors.carriers.events import (
     parse_iso,
     require_object,
     stable_event_id,
+    walk_records,
 )
 from waybill.milestones import lookup
 
@@ -50,24 +51,18 @@ def normalize(
     the field, and the walk goes on.
     """
     carrier = carrier_code or "fedex"
-    root = Field(doc)
-    try:
-        complete = list(
-            root.obj("output", required=True).items("completeTrackResults", required=True)
-        )
-    except RecordError as exc:
-        yield exc.to_error(source)
-        return
-    for entry in complete:
-        try:
-            entry = require_object(entry)
-            fallback_number = entry.text("trackingNumber")
-            results = list(entry.items("trackResults"))
-        except RecordError as exc:
-            yield exc.to_error(source)
-            continue
+
+    def entry_events(entry: Field) -> Iterator[CarrierEvent | NormalizeError]:
+        fallback_number = entry.text("trackingNumber")
+        results = list(entry.items("trackResults"))
         for result in results:
             yield from _track_result(result, fallback_number, carrier, source)
+
+    yield from walk_records(doc, source, _complete_track_results, entry_events)
+
+
+def _complete_track_results(root: Field) -> Iterator[Field]:
+    return root.obj("output", required=True).items("completeTrackResults", required=True)
 
 
 def _track_result(

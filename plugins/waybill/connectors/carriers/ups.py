@@ -27,6 +27,7 @@ from waybill.connectors.carriers.events import (
     format_utc,
     require_object,
     stable_event_id,
+    walk_records,
 )
 from waybill.milestones import lookup
 
@@ -56,20 +57,10 @@ def normalize(
     the field, and the walk goes on.
     """
     carrier = carrier_code or "ups"
-    root = Field(doc)
-    try:
-        shipments = list(root.obj("trackResponse", required=True).items("shipment", required=True))
-    except RecordError as exc:
-        yield exc.to_error(source)
-        return
-    for shipment in shipments:
-        try:
-            shipment = require_object(shipment)
-            inquiry = shipment.text("inquiryNumber")
-            packages = list(shipment.items("package"))
-        except RecordError as exc:
-            yield exc.to_error(source)
-            continue
+
+    def shipment_events(shipment: Field) -> Iterator[CarrierEvent | NormalizeError]:
+        inquiry = shipment.text("inquiryNumber")
+        packages = list(shipment.items("package"))
         for package in packages:
             try:
                 package = require_object(package)
@@ -88,6 +79,12 @@ def normalize(
                     yield _delivery_date_event(node, package, inquiry, carrier)
                 except RecordError as exc:
                     yield exc.to_error(source)
+
+    yield from walk_records(doc, source, _shipments, shipment_events)
+
+
+def _shipments(root: Field) -> Iterator[Field]:
+    return root.obj("trackResponse", required=True).items("shipment", required=True)
 
 
 def _tracking_number(package: Field, inquiry: str | None) -> str:

@@ -35,6 +35,13 @@ CHUNK_SIZE = 1 << 20
 # A hostile file could produce an error per segment; past this many the rest are counted.
 MAX_ERRORS = 1000
 _ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
+# Per trailer: what its element 1 counts, what a bad count is called in the error, and the
+# header element whose control number its element 2 must repeat.
+_TRAILERS = {
+    "SE": ("segments", "segment count", "ST02"),
+    "GE": ("transaction sets", "count", "GS06"),
+    "IEA": ("functional groups", "count", "ISA13"),
+}
 
 
 def _same_number(declared: str, actual: str) -> bool:
@@ -338,39 +345,7 @@ class _Walker:
         tset.body.append(seg)
         tset.closed = True
         self.tset = None
-        declared_raw = element(seg, 1)
-        declared = _count(declared_raw)
-        found = len(tset.body)
-        if declared is None:
-            self.error(
-                "se_count_invalid",
-                f"SE01 {declared_raw!r} is not a segment count",
-                tag="SE",
-                position=position,
-                element_index=1,
-                tset=tset,
-            )
-        elif declared != found:
-            self.error(
-                "se_count",
-                f"SE01 declares {declared} segments, found {found}",
-                tag="SE",
-                position=position,
-                element_index=1,
-                tset=tset,
-            )
-        trailer_control = element(seg, 2)
-        if tset.st_control is not None and (
-            trailer_control is None or not _same_number(trailer_control, tset.st_control)
-        ):
-            self.error(
-                "se_control",
-                f"SE02 {trailer_control} does not match ST02 {tset.st_control}",
-                tag="SE",
-                position=position,
-                element_index=2,
-                tset=tset,
-            )
+        self._check_trailer("SE", seg, position, len(tset.body), tset.st_control, tset=tset)
         self._build_record(tset)
 
     def _build_record(self, tset: TransactionSet) -> None:
@@ -422,42 +397,15 @@ class _Walker:
         self.skipping = False
         group.ge = seg
         self.group = None
-        declared_raw = element(seg, 1)
-        declared = _count(declared_raw)
-        found = len(group.sets)
-        if declared is None:
-            self.error(
-                "ge_count_invalid",
-                f"GE01 {declared_raw!r} is not a count",
-                tag="GE",
-                position=position,
-                element_index=1,
-                group=group,
-                interchange=self.interchange,
-            )
-        elif declared != found:
-            self.error(
-                "ge_count",
-                f"GE01 declares {declared} transaction sets, found {found}",
-                tag="GE",
-                position=position,
-                element_index=1,
-                group=group,
-                interchange=self.interchange,
-            )
-        control = element(seg, 2)
-        if group.control is not None and (
-            control is None or not _same_number(control, group.control)
-        ):
-            self.error(
-                "ge_control",
-                f"GE02 {control} does not match GS06 {group.control}",
-                tag="GE",
-                position=position,
-                element_index=2,
-                group=group,
-                interchange=self.interchange,
-            )
+        self._check_trailer(
+            "GE",
+            seg,
+            position,
+            len(group.sets),
+            group.control,
+            group=group,
+            interchange=self.interchange,
+        )
 
     def _iea(self, seg: Segment, position: int) -> None:
         self._close_set("IEA", position)
@@ -469,39 +417,66 @@ class _Walker:
             self._orphan("IEA", position)
             return
         ic.iea = seg
+        self._check_trailer("IEA", seg, position, len(ic.groups), ic.control, interchange=ic)
+        self.interchange = None
+        self.skipping = False
+
+    def _check_trailer(
+        self,
+        tag: str,
+        seg: Segment,
+        position: int,
+        found: int,
+        header_control: str | None,
+        *,
+        tset: TransactionSet | None = None,
+        group: FunctionalGroup | None = None,
+        interchange: Interchange | None = None,
+    ) -> None:
+        """Check a trailer (SE, GE or IEA) at ``position`` against the envelope it closes.
+
+        Element 1 must be a count equal to ``found`` (segments in the set, sets in the group,
+        groups in the interchange); element 2 must match ``header_control``, the header's
+        control number (ST02, GS06 or ISA13; not checked when the header had none). Each
+        mismatch is recorded with :meth:`error` on ``tset``, or on ``group``/``interchange``,
+        as ``<tag>_count_invalid``, ``<tag>_count`` or ``<tag>_control`` in lower case
+        (``se_count``, ``ge_control``, ``iea_count_invalid``, ...). Raises nothing.
+        """
+        counted, count_name, header_element = _TRAILERS[tag]
+        code = tag.lower()
+        where: dict[str, Any] = {"tset": tset, "group": group, "interchange": interchange}
         declared_raw = element(seg, 1)
         declared = _count(declared_raw)
-        found = len(ic.groups)
         if declared is None:
             self.error(
-                "iea_count_invalid",
-                f"IEA01 {declared_raw!r} is not a count",
-                tag="IEA",
+                f"{code}_count_invalid",
+                f"{tag}01 {declared_raw!r} is not a {count_name}",
+                tag=tag,
                 position=position,
                 element_index=1,
-                interchange=ic,
+                **where,
             )
         elif declared != found:
             self.error(
-                "iea_count",
-                f"IEA01 declares {declared} functional groups, found {found}",
-                tag="IEA",
+                f"{code}_count",
+                f"{tag}01 declares {declared} {counted}, found {found}",
+                tag=tag,
                 position=position,
                 element_index=1,
-                interchange=ic,
+                **where,
             )
         control = element(seg, 2)
-        if control is None or not _same_number(control, ic.control):
+        if header_control is not None and (
+            control is None or not _same_number(control, header_control)
+        ):
             self.error(
-                "iea_control",
-                f"IEA02 {control} does not match ISA13 {ic.control}",
-                tag="IEA",
+                f"{code}_control",
+                f"{tag}02 {control} does not match {header_element} {header_control}",
+                tag=tag,
                 position=position,
                 element_index=2,
-                interchange=ic,
+                **where,
             )
-        self.interchange = None
-        self.skipping = False
 
     # -------------------------------------------------------------- closing
     def _close_set(self, by: str, position: int) -> None:
