@@ -3,12 +3,13 @@
 One batch = one transaction holding: the records, the dead letters, the ``ops.load_batches``
 row with its counts, and the watermark advance. Records are deduplicated on (natural key,
 payload hash): per chunk, one indexed query finds which are already landed and the rest are
-COPYed straight into the raw table, under a per-table advisory lock so no other writer slips in
-between. A crash at any point rolls all of it back, so a rerun neither loses nor duplicates.
+COPYed straight into the raw table as they are encoded, under a per-table advisory lock so no
+other writer slips in between. A crash at any point rolls all of it back, so a rerun neither loses nor duplicates.
 """
 
 from __future__ import annotations
 
+import struct
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,8 @@ T = TypeVar("T")
 # Records serialised, checked against the raw table and copied per chunk: memory stays flat in
 # the batch size, and one "which of these keys exist" query serves thousands of rows.
 CHUNK_RECORDS = 5_000
+# Rows per write within a chunk's COPY: small enough that the server works alongside the encoder.
+COPY_WRITE_ROWS = 256
 
 
 @dataclass(frozen=True)
@@ -105,13 +108,12 @@ def load_batch(
         # Into an empty table (a first load or a backfill) only this batch's own rows can repeat,
         # so a set of what it copied replaces the per-chunk existence query.
         cur.execute(sql.SQL("select not exists (select from {table})").format(table=table))
-        copied: set[tuple[str, str]] | None = set() if cur.fetchone()[0] else None
+        copied: set[str] | None = set() if cur.fetchone()[0] else None
+        prefix = _constant_columns(batch_id, source, entity, extracted_at)
         for chunk in chunked(items, CHUNK_RECORDS):
             read += len(chunk)
-            fresh = _new_rows(cur, table, _encode(chunk, dead), copied)
-            if fresh:
-                _copy_rows(cur, table, fresh, batch_id, source, entity, extracted_at)
-                landed += len(fresh)
+            seen = copied if copied is not None else _landed_keys(cur, table, chunk)
+            landed += _copy_chunk(cur, table, chunk, prefix, seen, dead)
         _write_dead_letters(cur, batch_id, source, entity, dead)
         if watermark is not None:
             cur.execute(
@@ -148,105 +150,140 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def _encode(
-    chunk: list[Record | DeadLetter], dead: list[DeadLetter]
-) -> dict[tuple[str, str], bytes]:
-    """Serialise a chunk; return its distinct rows (COPY line parts) keyed by (natural key, payload hash).
+def _landed_keys(
+    cur: psycopg.Cursor, table: sql.Identifier, chunk: list[Record | DeadLetter]
+) -> set[str]:
+    """Return payload hash + natural key of the rows already in the raw table for the chunk's keys.
 
-    Dead letters (passed in, or payloads JSONB cannot hold) are appended to ``dead``. The first
-    of several identical records in a chunk wins; the others count as duplicates.
+    One indexed query per chunk (the primary key leads with the natural key); keys Postgres
+    could not hold are left out — their records become dead letters when encoded.
     """
-    rows: dict[tuple[str, str], bytes] = {}
+    keys = set()
     for item in chunk:
-        if isinstance(item, DeadLetter):
-            dead.append(item)
-            continue
-        try:
-            data, digest = encode_payload_bytes(item.payload)
-            key = _key_text(item.natural_key)
-        except PayloadError as exc:
-            dead.append(
-                DeadLetter(
-                    _text(item.location) or "", exc.reason, exc.field, _raw_repr(item.payload)
-                )
-            )
-            continue
-        if (key, digest) not in rows:
-            # The COPY text line's variable part. JSON holds no raw tab or newline (they are
-            # escaped); its backslashes are doubled for COPY's text format.
-            rows[key, digest] = b"\t".join(
-                (
-                    _copy_field(key).encode("utf-8"),
-                    digest.encode("ascii"),
-                    data.replace(b"\\", b"\\\\"),
-                    _copy_field(_text(item.location)).encode("utf-8"),
-                )
-            )
-    return rows
-
-
-def _new_rows(
-    cur: psycopg.Cursor,
-    table: sql.Identifier,
-    rows: dict[tuple[str, str], bytes],
-    copied: set[tuple[str, str]] | None,
-) -> list[bytes]:
-    """Drop the rows whose (natural key, payload hash) is already in the raw table.
-
-    ``copied`` — the keys this batch copied, when the table was empty at its start — answers in
-    memory; otherwise one indexed query asks the table.
-    """
-    if not rows:
-        return []
-    if copied is not None:
-        fresh = [row for key, row in rows.items() if key not in copied]
-        copied.update(rows)
-        return fresh
+        if isinstance(item, Record):
+            try:
+                keys.add(_key_text(item.natural_key))
+            except PayloadError:
+                continue
+    if not keys:
+        return set()
     cur.execute(
         sql.SQL(
-            "select natural_key, payload_hash from {table} where natural_key = any(%s::text[])"
+            "select payload_hash || natural_key from {table} where natural_key = any(%s::text[])"
         ).format(table=table),
-        (list({key for key, _ in rows}),),
+        (list(keys),),
     )
-    for existing in cur.fetchall():
-        rows.pop(existing, None)
-    return list(rows.values())
+    return {marker for (marker,) in cur.fetchall()}
 
 
-def _copy_rows(
+def _copy_chunk(
     cur: psycopg.Cursor,
     table: sql.Identifier,
-    rows: list[bytes],
-    batch_id: uuid.UUID,
-    source: str,
-    entity: str,
-    extracted_at: datetime,
-) -> None:
-    """COPY new rows straight into the raw table: nothing in it conflicts, the lock keeps it so.
+    chunk: list[Record | DeadLetter],
+    prefix: bytes,
+    seen: set[str],
+    dead: list[DeadLetter],
+) -> int:
+    """Encode a chunk and COPY its new rows straight into the raw table; return how many.
 
-    Rows arrive as rendered COPY text (see :func:`_encode`); the constant columns are formatted
-    once per batch, and one write carries the whole chunk.
+    A row whose payload hash + natural key is in ``seen`` — landed before, or earlier in this
+    batch — is a duplicate; ``seen`` gains the rest. Rows go to the server in small groups as
+    they are encoded, so Postgres parses and indexes them while Python encodes the next ones
+    (the advisory lock keeps other writers out, so nothing copied can conflict). COPY's binary
+    format carries each value length-prefixed, so nothing is escaped. Dead letters (passed in,
+    or payloads JSONB cannot hold) are appended to ``dead``.
     """
-    constant = "\t".join(
-        _copy_field(value) for value in (str(batch_id), source, entity, extracted_at.isoformat())
-    ).encode("utf-8")
+    lines: list[bytes] = [_BINARY_SIGNATURE]
+    landed = 0
     with cur.copy(
         sql.SQL(
             "copy {table} (batch_id, source, entity, extracted_at, natural_key, payload_hash,"
-            " payload, record_location) from stdin"
+            " payload, record_location) from stdin (format binary)"
         ).format(table=table)
     ) as copy:
-        copy.write(b"".join(b"%b\t%b\n" % (constant, row) for row in rows))
+        for item in chunk:
+            if isinstance(item, DeadLetter):
+                dead.append(item)
+                continue
+            try:
+                data, digest = encode_payload_bytes(item.payload)
+                key = item.natural_key
+                if not key.isascii() or "\x00" in key:
+                    key = _key_text(key)
+            except PayloadError as exc:
+                dead.append(
+                    DeadLetter(
+                        _text(item.location) or "", exc.reason, exc.field, _raw_repr(item.payload)
+                    )
+                )
+                continue
+            marker = digest + key  # the hash is fixed-width: this pair, as one string
+            if marker in seen:
+                continue
+            seen.add(marker)
+            key_bytes = key.encode("utf-8")
+            location = item.location
+            if location is None:
+                location_field = _NULL
+            else:
+                location_bytes = _text(location).encode("utf-8")
+                location_field = _INT32(len(location_bytes)) + location_bytes
+            lines.append(
+                b"%b%b%b%b%b%b\x01%b%b"
+                % (
+                    prefix,
+                    _INT32(len(key_bytes)),
+                    key_bytes,
+                    _HASH_LENGTH,
+                    digest.encode("ascii"),
+                    _INT32(len(data) + 1),  # jsonb's binary form: version 1, then the text
+                    data,
+                    location_field,
+                )
+            )
+            if len(lines) >= COPY_WRITE_ROWS:
+                copy.write(b"".join(lines))
+                landed += len(lines)
+                lines.clear()
+        landed += len(lines) - 1  # the signature is not a row
+        lines.append(_BINARY_TRAILER)
+        copy.write(b"".join(lines))
+    return landed
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+# COPY's binary format: a signature, then per row a field count and length-prefixed values.
+_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+_BINARY_TRAILER = struct.pack("!h", -1)
+_INT32 = struct.Struct("!i").pack
+_NULL = _INT32(-1)
+_HASH_LENGTH = _INT32(32)
+_COLUMNS = 8
+_POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def _copy_field(value: str | None) -> str:
-    """Render one value for COPY's text format (``\\N`` for NULL; backslash, tab, newline escaped)."""
-    if value is None:
-        return "\\N"
-    return value.translate(_COPY_ESCAPES)
+def _binary_text(value: str) -> bytes:
+    data = value.encode("utf-8")
+    return _INT32(len(data)) + data
+
+
+def _constant_columns(
+    batch_id: uuid.UUID, source: str, entity: str, extracted_at: datetime
+) -> bytes:
+    """Render, once, the start of every binary COPY row of a batch: the field count and the
+    columns all its rows share (batch id, source, entity, extracted_at)."""
+    since_epoch = extracted_at.astimezone(UTC) - _POSTGRES_EPOCH
+    microseconds = (since_epoch.days * 86_400 + since_epoch.seconds) * 1_000_000
+    return b"".join(
+        (
+            struct.pack("!h", _COLUMNS),
+            _INT32(16),
+            batch_id.bytes,
+            _binary_text(source),
+            _binary_text(entity),
+            _INT32(8),
+            struct.pack("!q", microseconds + since_epoch.microseconds),
+        )
+    )
 
 
 def current_watermark(conn: psycopg.Connection, source: str, entity: str) -> str | None:
