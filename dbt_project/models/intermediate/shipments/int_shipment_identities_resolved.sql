@@ -20,28 +20,15 @@ stg_tms__shipments as (
 
 ),
 
-int_carrier_events_normalised as (
+carrier_references as (
 
-    select * from {{ ref('int_carrier_events_normalised') }}
+    select * from {{ ref('int_carrier_shipment_references') }}
 
 ),
 
 carriers as (
 
     select * from {{ ref('carriers') }}
-
-),
-
-carrier_references as (
-
-    select
-        order_number,
-        min(carrier_code) as carrier_code,
-        min(tracking_number) as tracking_number,
-        count(distinct tracking_number) as tracking_number_count
-    from int_carrier_events_normalised
-    where order_number is not null
-    group by order_number
 
 ),
 

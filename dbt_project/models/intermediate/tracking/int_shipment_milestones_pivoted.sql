@@ -1,4 +1,15 @@
-{{ config(materialized='table', indexes=[{'columns': ['shipment_id']}]) }}
+{{
+    config(
+        materialized='incremental',
+        unique_key='shipment_id',
+        incremental_strategy='merge',
+        on_schema_change='append_new_columns',
+        post_hook="{{ analyze_when_rebuilt() }}",
+        indexes=[
+            {'columns': ['shipment_id'], 'unique': true},
+        ],
+    )
+}}
 
 with
 
@@ -8,10 +19,23 @@ int_carrier_events_normalised as (
 
 ),
 
+touched_shipments as (
+
+    -- An incremental run re-pivots the shipments with events landed in the
+    -- lookback, from all of their events; a full build pivots every one.
+    -- (ref, not the CTE above: a CTE read twice is materialised whole.)
+    select distinct shipment_id from {{ ref('int_carrier_events_normalised') }}
+    {{ incremental_lookback('loaded_at') }}
+
+),
+
 actual_events as (
 
-    select * from int_carrier_events_normalised
-    where event_classifier = 'actual'
+    select events.*
+    from int_carrier_events_normalised as events
+    inner join touched_shipments
+        on events.shipment_id = touched_shipments.shipment_id
+    where events.event_classifier = 'actual'
 
 ),
 
@@ -35,10 +59,11 @@ final as (
         bool_or(milestone = 'refused') as is_refused,
         bool_or(milestone = 'returned') as is_returned,
         count(*) as event_count,
-        max(event_at) as last_event_at
+        max(event_at) as last_event_at,
+        max(loaded_at) as loaded_at
     from actual_events
     group by shipment_id
 
 )
 
-select * from final
+{{ new_or_changed('final', 'shipment_id') }}

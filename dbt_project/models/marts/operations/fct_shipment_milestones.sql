@@ -4,6 +4,7 @@
         unique_key='milestone_event_id',
         incremental_strategy='merge',
         on_schema_change='append_new_columns',
+        post_hook="{{ analyze_when_rebuilt() }}",
         indexes=[
             {'columns': ['milestone_event_id'], 'unique': true},
             {'columns': ['shipment_id']},
@@ -142,4 +143,4 @@ final as (
 
 )
 
-select * from final
+{{ new_or_changed('final', 'milestone_event_id') }}

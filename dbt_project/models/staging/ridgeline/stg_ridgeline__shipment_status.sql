@@ -4,6 +4,7 @@
         unique_key='event_id',
         incremental_strategy='merge',
         on_schema_change='append_new_columns',
+        post_hook="{{ analyze_when_rebuilt() }}",
         indexes=[
             {'columns': ['event_id'], 'unique': true},
             {'columns': ['loaded_at']},
@@ -180,4 +181,4 @@ final as (
 
 )
 
-select * from final
+{{ new_or_changed('final', 'event_id') }}

@@ -1,0 +1,48 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='shipment_id',
+        incremental_strategy='merge',
+        on_schema_change='append_new_columns',
+        post_hook="{{ analyze_when_rebuilt() }}",
+        indexes=[
+            {'columns': ['shipment_id'], 'unique': true},
+        ],
+    )
+}}
+
+with
+
+int_carrier_events_normalised as (
+
+    select * from {{ ref('int_carrier_events_normalised') }}
+    where order_number is not null
+
+),
+
+touched_shipments as (
+
+    -- An incremental run recomputes the orders with events landed in the
+    -- lookback, from all of their events; a full build computes every one.
+    select distinct shipment_id from {{ ref('int_carrier_events_normalised') }}
+    {{ incremental_lookback('loaded_at') }}
+
+),
+
+final as (
+
+    select
+        events.shipment_id,
+        events.order_number,
+        min(events.carrier_code) as carrier_code,
+        min(events.tracking_number) as tracking_number,
+        count(distinct events.tracking_number) as tracking_number_count,
+        max(events.loaded_at) as loaded_at
+    from int_carrier_events_normalised as events
+    inner join touched_shipments
+        on events.shipment_id = touched_shipments.shipment_id
+    group by events.shipment_id, events.order_number
+
+)
+
+{{ new_or_changed('final', 'shipment_id') }}
