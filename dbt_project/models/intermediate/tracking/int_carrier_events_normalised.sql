@@ -50,6 +50,11 @@ milestone_codes as (
 
 unioned as (
 
+    {%- for carrier_events in [
+        'stg_parcelco__tracking_events',
+        'stg_swiftex__tracking_events',
+        'stg_ridgeline__shipment_status',
+    ] %}
     select
         event_id,
         carrier_code,
@@ -67,45 +72,11 @@ unioned as (
         state,
         published_at,
         loaded_at
-    from stg_parcelco__tracking_events
+    from {{ carrier_events }}
+    {%- if not loop.last %}
     union all
-    select
-        event_id,
-        carrier_code,
-        tracking_number,
-        order_number,
-        source_standard,
-        source_code,
-        source_code_candidates,
-        event_classifier,
-        reason_code,
-        event_at,
-        event_local_at,
-        event_time_zone,
-        city,
-        state,
-        published_at,
-        loaded_at
-    from stg_swiftex__tracking_events
-    union all
-    select
-        event_id,
-        carrier_code,
-        tracking_number,
-        order_number,
-        source_standard,
-        source_code,
-        source_code_candidates,
-        event_classifier,
-        reason_code,
-        event_at,
-        event_local_at,
-        event_time_zone,
-        city,
-        state,
-        published_at,
-        loaded_at
-    from stg_ridgeline__shipment_status
+    {%- endif %}
+    {%- endfor %}
 
 ),
 

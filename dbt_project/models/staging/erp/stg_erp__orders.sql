@@ -8,13 +8,9 @@ source as (
 
 latest as (
 
-    select
-        *,
-        row_number() over (
-            partition by natural_key
-            order by (payload ->> 'updated_at')::timestamptz desc, raw_id desc
-        ) as version_rank
-    from source
+    {{ latest_versions(
+        "source", "(payload ->> 'updated_at')::timestamptz desc, raw_id desc"
+    ) }}
 
 ),
 
@@ -40,7 +36,6 @@ final as (
         (payload ->> 'updated_at')::timestamptz as updated_at,
         loaded_at
     from latest
-    where version_rank = 1
 
 )
 

@@ -118,55 +118,17 @@ events as (
 
 ),
 
-first_publication as (
-
-    -- The same event republished later is a duplicate: keep its first
-    -- publication (and the latest landing, for the lookback).
-    select
-        *,
-        min(published_at) over (partition by event_id) as first_published_at,
-        max(loaded_at) over (partition by event_id) as last_loaded_at,
-        row_number() over (
-            partition by event_id order by published_at, raw_id
-        ) as publication_rank
-    from events
-
-),
-
+-- The same event republished later is a duplicate: keep its first
+-- publication (and the latest landing, for the lookback).
 final as (
 
-    select
-        first_publication.event_id,
-        first_publication.carrier_code,
-        first_publication.tracking_number,
-        first_publication.order_number,
-        first_publication.source_standard,
-        first_publication.source_code,
-        first_publication.source_code_candidates,
-        first_publication.status_description,
-        first_publication.event_classifier,
-        first_publication.reason_code,
-        first_publication.event_at,
-        first_publication.event_local_at,
-        first_publication.event_time_zone,
-        first_publication.city,
-        first_publication.state,
-        first_publication.country,
-        first_publication.postal_code,
-        {% if is_incremental() -%}
-        least(
-            first_publication.first_published_at, already_built.published_at
-        ) as published_at,
-        {%- else -%}
-        first_publication.first_published_at as published_at,
-        {%- endif %}
-        first_publication.last_loaded_at as loaded_at
-    from first_publication
-    {% if is_incremental() -%}
-    left join {{ this }} as already_built
-        on first_publication.event_id = already_built.event_id
-    {% endif -%}
-    where first_publication.publication_rank = 1
+    {{ first_publications('events', [
+        'event_id', 'carrier_code', 'tracking_number', 'order_number',
+        'source_standard', 'source_code', 'source_code_candidates',
+        'status_description', 'event_classifier', 'reason_code', 'event_at',
+        'event_local_at', 'event_time_zone', 'city', 'state', 'country',
+        'postal_code'
+    ]) }}
 
 )
 

@@ -8,13 +8,9 @@ source as (
 
 latest as (
 
-    select
-        *,
-        row_number() over (
-            partition by natural_key
-            order by (payload ->> 'received_at')::timestamptz, raw_id
-        ) as version_rank
-    from source
+    {{ latest_versions(
+        "source", "(payload ->> 'received_at')::timestamptz, raw_id"
+    ) }}
 
 ),
 
@@ -30,7 +26,6 @@ final as (
         (payload ->> 'received_at')::timestamptz as pod_received_at,
         loaded_at
     from latest
-    where version_rank = 1
 
 )
 

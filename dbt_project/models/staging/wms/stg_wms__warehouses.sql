@@ -8,13 +8,7 @@ source as (
 
 latest as (
 
-    select
-        *,
-        row_number() over (
-            partition by natural_key
-            order by loaded_at desc, raw_id desc
-        ) as version_rank
-    from source
+    {{ latest_versions("source", "loaded_at desc, raw_id desc") }}
 
 ),
 
@@ -28,7 +22,6 @@ final as (
         payload ->> 'timezone' as time_zone,
         loaded_at
     from latest
-    where version_rank = 1
 
 )
 
