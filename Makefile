@@ -40,6 +40,7 @@ demo: setup
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/waybill exec sqlfluff lint dbt_project
 
 test: setup lint

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import great_expectations as gx
+from great_expectations.datasource.fluent import SQLDatasource
 
 from expectations.suites import billing_ready, warehouse_health
 from waybill import warehouse
@@ -29,7 +30,9 @@ def table_batch(context: AbstractDataContext, schema: str, table: str):
         source = context.data_sources.get(DATASOURCE)
     except KeyError:
         source = None
-    if source is None or str(source.connection_string) != warehouse.sqlalchemy_url():
+    if not isinstance(source, SQLDatasource) or (
+        str(source.connection_string) != warehouse.sqlalchemy_url()
+    ):
         # add_or_update replaces the datasource with its assets: only when it is new or moved.
         source = context.data_sources.add_or_update_sql(
             name=DATASOURCE, connection_string=warehouse.sqlalchemy_url()

@@ -222,16 +222,17 @@ def collect_summary(
             "select table_name from information_schema.tables where table_schema = 'raw'"
             " order by table_name"
         ).fetchall()
-        raw = {
-            name: conn.execute(f'select count(*) from raw."{name}"').fetchone()[0]
-            for (name,) in raw_tables
-        }
+        raw: dict[str, int] = {}
+        for (name,) in raw_tables:
+            row = conn.execute(f'select count(*) from raw."{name}"').fetchone()
+            assert row is not None  # an aggregate without group by returns one row
+            raw[name] = row[0]
         dead_letters = _scalar(conn, "select count(*) from ops.dead_letters")
         models = conn.execute(
             "select table_schema || '.' || table_name from information_schema.tables"
             " where table_schema in ('staging', 'intermediate', 'marts') order by 1"
         ).fetchall()
-        outbox = dict(
+        outbox: dict[str, int] = dict(
             conn.execute(
                 "select status, count(*) from ops.billing_outbox group by status"
             ).fetchall()

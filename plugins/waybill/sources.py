@@ -119,7 +119,7 @@ def load_sources(path: str | None = None) -> dict[str, SourceConfig]:
 
     Raises :class:`ConfigError` naming the source, entity and key that is wrong.
     """
-    file = Path(path or os.environ.get("WAYBILL_SOURCES", SOURCES_FILE))
+    file = Path(path or os.environ.get("WAYBILL_SOURCES", str(SOURCES_FILE)))
     raw = yaml.safe_load(file.read_text()) or {}
     sources: dict[str, SourceConfig] = {}
     for name, spec in (raw.get("sources") or {}).items():

@@ -20,7 +20,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 if TYPE_CHECKING:
@@ -143,11 +143,11 @@ def sqlalchemy_url(driver: str = "postgresql+psycopg") -> str:
     return location().url(driver)
 
 
-def connect(**kwargs: object) -> psycopg.Connection:
+def connect(**kwargs: Any) -> psycopg.Connection:
     """Open a psycopg connection to the warehouse; the caller closes it (use ``with``)."""
     import psycopg
 
-    return psycopg.connect(location().conninfo(), **kwargs)  # type: ignore[arg-type]
+    return psycopg.connect(location().conninfo(), **kwargs)
 
 
 def airflow_metadata_url() -> str:

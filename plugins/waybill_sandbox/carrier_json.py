@@ -7,7 +7,7 @@ The shapes are those of the public samples in ``shared/corpus/carriers`` (``Trac
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from waybill_sandbox.reference import WAREHOUSES
 from waybill_sandbox.timefmt import iso_local, local_dt
@@ -56,7 +56,7 @@ def ups_activity(s: Shipment, ev: CarrierEvent, world: World) -> dict:
     """
     dt = local_dt(ev.at, ev.tz)
     kind, code, desc, status_code = _ups_code(ev)
-    activity = {
+    activity: dict[str, Any] = {
         "date": dt.strftime("%Y%m%d"),
         "time": dt.strftime("%H%M%S"),
         "location": {
@@ -175,7 +175,7 @@ def ups_webhook_body(s: Shipment, k: int, world: World) -> dict:
     utc = local_dt(ev.at, "UTC")
     kind, code, desc, _ = _ups_code(ev)
     offset = local.strftime("%z")
-    body = {
+    body: dict[str, Any] = {
         "trackingNumber": s.tracking_number,
         "localActivityDate": local.strftime("%Y%m%d"),
         "localActivityTime": local.strftime("%H%M%S"),
@@ -196,7 +196,7 @@ def ups_webhook_body(s: Shipment, k: int, world: World) -> dict:
 def fedex_scan_event(s: Shipment, ev: CarrierEvent) -> dict:
     """One FedEx-style ``scanEvents`` entry (``date`` in local time with its offset)."""
     etype, desc, dcode, dstatus = FEDEX_STATUS[ev.milestone]
-    scan = {
+    scan: dict[str, Any] = {
         "date": iso_local(ev.at, ev.tz),
         "eventType": etype,
         "eventDescription": desc,

@@ -286,11 +286,10 @@ def validate_invoice(body: object, state: SandboxState) -> list[dict]:
         elif not isinstance(value, str) or not value.strip():
             err([name], "must be a non-empty string", "type_error")
     customers = {c.customer_id: c for c in state.world.customers}
-    cust = (
-        customers.get(body.get("customer_id")) if isinstance(body.get("customer_id"), str) else None
-    )
-    if isinstance(body.get("customer_id"), str) and body["customer_id"] and cust is None:
-        err(["customer_id"], f"unknown customer {body['customer_id']!r}")
+    customer_id = body.get("customer_id")
+    cust = customers.get(customer_id) if isinstance(customer_id, str) else None
+    if isinstance(customer_id, str) and customer_id and cust is None:
+        err(["customer_id"], f"unknown customer {customer_id!r}")
     currency = body.get("currency")
     if isinstance(currency, str) and currency:
         if currency not in CURRENCIES:
@@ -306,8 +305,8 @@ def validate_invoice(body: object, state: SandboxState) -> list[dict]:
         except ValueError:
             err(["invoice_date"], "must be a date YYYY-MM-DD")
     total = body.get("total_amount")
-    total_ok = isinstance(total, str) and bool(AMOUNT_RE.match(total))
-    if isinstance(total, str) and total and not total_ok:
+    total_cents = _cents(total) if isinstance(total, str) and AMOUNT_RE.match(total) else None
+    if isinstance(total, str) and total and total_cents is None:
         err(["total_amount"], "must be a decimal string with 2 decimals, e.g. '123.45'")
     lines = body.get("lines")
     if lines is None:
@@ -346,7 +345,7 @@ def validate_invoice(body: object, state: SandboxState) -> list[dict]:
             sum_ok = False
         else:
             line_sum += _cents(amount)
-    if total_ok and sum_ok and _cents(total) != line_sum:
+    if total_cents is not None and sum_ok and total_cents != line_sum:
         err(
             ["total_amount"],
             f"total_amount {total} does not equal the sum of line amounts {money(line_sum)}",

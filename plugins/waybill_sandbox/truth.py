@@ -47,7 +47,7 @@ def shipment_truth(s: Shipment, world: World) -> dict:
         "lane": lane,
         "ship_date": s.ship_date.isoformat(),
         "promised_delivery_at": iso_utc(s.promised_delivery_at),
-        "delivered_at": iso_utc(s.delivered_at) if delivered else None,
+        "delivered_at": iso_utc(s.delivered_at) if s.delivered_at is not None else None,
         "is_on_time": on_time,
         "is_in_full": s.is_in_full,
         "is_otif": bool(on_time and s.is_in_full) if delivered else None,
@@ -105,13 +105,13 @@ def malformed_keys(s: Shipment, world: World, faults: FaultConfig) -> list[dict]
 def write_truth(world: World, out: TextIO, faults: FaultConfig | None = None) -> None:
     """Write the truth JSON of ``world`` to ``out`` in one streamed pass over the shipments."""
     faults = faults or FaultConfig()
-    carriers = {c.carrier_code: defaultdict(int) for c in CARRIERS}
+    carriers: dict[str, dict[str, int]] = {c.carrier_code: defaultdict(int) for c in CARRIERS}
     lanes: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     holds: dict[str, int] = defaultdict(int)
     billable_by_currency: dict[str, int] = defaultdict(int)
     counts: dict[str, int] = defaultdict(int)
     malformed: list[dict] = []
-    totals = defaultdict(int)
+    totals: dict[str, int] = defaultdict(int)
 
     head = {
         "truth_version": TRUTH_VERSION,

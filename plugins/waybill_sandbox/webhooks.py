@@ -33,7 +33,7 @@ def deliver(
     Never raises for a failing subscriber: each failure is reported with its event id and reason.
     """
     delivered = 0
-    failed = []
+    failed: list[dict[str, str | int]] = []
     with httpx.Client(timeout=timeout) as client:
         for event_id, payload in events:
             body = json.dumps(payload, separators=(",", ":")).encode()

@@ -425,8 +425,8 @@ class World:
             due = local_epoch(ship_date + timedelta(days=transit), r.randint(6, 11), 0, dest[3])
             events.append(("delayed", due, events[-1][2], events[-1][3], events[-1][4]))
         if damaged:
-            hub = events[-1]
-            events.append(("damaged", hub[1] + r.randint(1, 3) * HOUR, hub[2], hub[3], hub[4]))
+            last = events[-1]
+            events.append(("damaged", last[1] + r.randint(1, 3) * HOUR, last[2], last[3], last[4]))
         delivered_at: int | None = None
         pod_at: int | None = None
         pod_signed_by = None

@@ -48,7 +48,7 @@ def apply_holds(conn: psycopg.Connection, run_id: str | None, schema: str = "mar
             ).format(
                 rule=sql.Literal(rule.name),
                 severity=sql.Literal(rule.severity),
-                query=sql.SQL(rule.sql(batch, schema)),  # type: ignore[arg-type]
+                query=sql.SQL(rule.sql(batch, schema)),
             )
         )
     with conn.cursor() as cur:
@@ -87,5 +87,7 @@ def apply_holds(conn: psycopg.Connection, run_id: str | None, schema: str = "mar
         )
         released = cur.rowcount
         cur.execute("select count(distinct invoice_id) from waybill_gate_failures")
-        held = cur.fetchone()[0]
+        row = cur.fetchone()
+        assert row is not None  # an aggregate without group by returns one row
+        held = row[0]
     return {"held_invoices": held, "new_holds": new_holds, "released_holds": released}

@@ -102,7 +102,7 @@ def enqueue_gated(
     transaction; returns the number of new outbox rows.
     """
     schema, table = lines_table.split(".")
-    query = sql.SQL(ENQUEUE_SQL).format(lines=sql.Identifier(schema, table))  # type: ignore[arg-type]
+    query = sql.SQL(ENQUEUE_SQL).format(lines=sql.Identifier(schema, table))
     with conn.cursor() as cur:
         cur.execute(query, {"run": run_id})
         return cur.rowcount

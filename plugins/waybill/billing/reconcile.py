@@ -119,9 +119,11 @@ def reconcile(run_id: str | None = None, client: HttpClient | None = None) -> di
             if run_id:  # a retried task replaces its own findings
                 conn.execute("delete from ops.reconciliation where run_id = %s", (run_id,))
             counts = compare(conn, documents, run_id)
-            posted = conn.execute(
+            row = conn.execute(
                 "select count(*) from ops.billing_outbox where status = 'posted'"
-            ).fetchone()[0]
+            ).fetchone()
+            assert row is not None  # an aggregate without group by returns one row
+            posted = row[0]
     summary = {"erp_documents": len(documents), "outbox_posted": posted, "issues": counts}
     log.info("reconciliation: %s", summary)
     if counts:

@@ -48,9 +48,11 @@ def apply_gate(run_id: str, *, schema: str = "marts", require_verdict: bool = Tr
             conn.execute("select pg_advisory_xact_lock(hashtext('waybill.billing.gate'))")
             holds = apply_holds(conn, run_id, schema)
             enqueued = enqueue_gated(conn, run_id, f"{schema}.fct_invoice_lines")
-            checked = conn.execute(
+            row = conn.execute(
                 f"select count(distinct invoice_id) from {schema}.fct_invoice_lines"
-            ).fetchone()[0]
+            ).fetchone()
+            assert row is not None  # an aggregate without group by returns one row
+            checked = row[0]
             conn.execute(
                 """
                 insert into ops.billing_runs (
@@ -102,6 +104,8 @@ def run_failure_message(run_id: str) -> str:
 def erp_client() -> tuple[HttpClient, float]:
     """An HTTP client for the ERP (source ``erp``: connection, timeout, rate limit) and its limit."""
     erp = get_source("erp")
+    if not erp.connection_id:
+        raise ValueError(f"source {erp.name!r} has no connection_id")
     endpoint = get_endpoint(erp.connection_id)
     client = HttpClient(
         source="erp",
@@ -122,9 +126,11 @@ def post_invoices(run_id: str | None = None, *, concurrency: int | None = None) 
     client, rate_limit = erp_client()
     with warehouse.connect() as conn:
         ensure_ops_schema(conn)
-        pending = conn.execute(
+        row = conn.execute(
             "select count(*) from ops.billing_outbox where status = 'pending'"
-        ).fetchone()[0]
+        ).fetchone()
+        assert row is not None  # an aggregate without group by returns one row
+        pending = row[0]
         workers = concurrency or workers_for(rate_limit, pending)
         started = time.monotonic()
         result = post_pending(conn, client, concurrency=workers, run_id=run_id)

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, overload
 
 from psycopg import sql
 from psycopg.pq import TransactionStatus
@@ -108,7 +108,9 @@ def load_batch(
         # Into an empty table (a first load or a backfill) only this batch's own rows can repeat,
         # so a set of what it copied replaces the per-chunk existence query.
         cur.execute(sql.SQL("select not exists (select from {table})").format(table=table))
-        copied: set[str] | None = set() if cur.fetchone()[0] else None
+        row = cur.fetchone()
+        assert row is not None  # an exists() query returns one row
+        copied: set[str] | None = set() if row[0] else None
         prefix = _constant_columns(batch_id, source, entity, extracted_at)
         for chunk in chunked(items, CHUNK_RECORDS):
             read += len(chunk)
@@ -353,6 +355,14 @@ def _key_text(key: str) -> str:
     except UnicodeEncodeError as exc:
         raise PayloadError(f"natural key is not valid UTF-8: {exc.reason}", "natural_key") from None
     return key
+
+
+@overload
+def _text(value: str) -> str: ...
+
+
+@overload
+def _text(value: str | None) -> str | None: ...
 
 
 def _text(value: str | None) -> str | None:

@@ -23,7 +23,7 @@ def ensure_ops_schema(conn: psycopg.Connection) -> None:
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('waybill.ddl'))")
         for path in sorted(DDL_DIR.glob("*.sql")):
-            conn.execute(path.read_text())  # type: ignore[arg-type]
+            conn.execute(path.read_text())
 
 
 def raw_table_name(source: str, entity: str) -> str:

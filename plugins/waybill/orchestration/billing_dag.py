@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from airflow.sdk import DAG, task
 from airflow.task.trigger_rule import TriggerRule
@@ -10,6 +11,9 @@ from airflow.task.trigger_rule import TriggerRule
 from waybill.orchestration.assets import MARTS_BILLING
 from waybill.orchestration.defaults import DAG_KWARGS
 from waybill.quality.gate_operator import QualityGateOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import BaseOperator
 
 
 def _billing_gate_checkpoint(context):
@@ -28,7 +32,8 @@ def build_billing_dag(doc_md: str | None = None) -> DAG:
         doc_md=doc_md,
         **DAG_KWARGS,
     ) as dag:
-        gate = QualityGateOperator(
+        # The GX provider's operator base is untyped; naming the Airflow type lets `>>` check.
+        gate: BaseOperator = QualityGateOperator(
             task_id="gate_billing_ready",
             configure_checkpoint=_billing_gate_checkpoint,
             retries=0,  # a failed gate is a verdict, not a glitch

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from functools import reduce
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airflow.sdk import DAG, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
@@ -19,12 +20,18 @@ from waybill.orchestration.assets import MARTS_BILLING, all_raw_assets
 from waybill.orchestration.defaults import DAG_KWARGS
 from waybill.runtime import DBT_PROJECT_DIR
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from airflow.sdk.definitions.asset import BaseAsset
+
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
 def build_transform_dag(doc_md: str | None = None) -> DAG:
     """Return the ``transform_warehouse`` DAG (reads the dbt manifest; never runs dbt at parse time)."""
-    raw_assets = all_raw_assets()
+    # Typed as the base class: `a | b` of two Assets is an AssetAny, not an Asset.
+    raw_assets: Sequence[BaseAsset] = all_raw_assets()
     with DAG(
         dag_id="transform_warehouse",
         description="Build staging, intermediate and marts with dbt (cosmos)",

@@ -63,6 +63,8 @@ def from_checkpoint_result(
         suite = suite_result.suite_name
         for result in suite_result.results:
             config = result.expectation_config
+            if config is None:  # GX sets it on every result of a checkpoint run
+                raise ValueError(f"suite {suite!r}: a validation result has no expectation config")
             meta = config.meta or {}
             info = result.exception_info or {}
             raised = info.get("raised_exception") if isinstance(info, dict) else False

@@ -18,7 +18,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -112,7 +112,10 @@ class NormalizeResult:
         events: list[CarrierEvent] = []
         errors: list[NormalizeError] = []
         for item in items:
-            (errors if isinstance(item, NormalizeError) else events).append(item)
+            if isinstance(item, NormalizeError):
+                errors.append(item)
+            else:
+                events.append(item)
         return cls(events, errors)
 
 
@@ -186,7 +189,8 @@ class Field:
         if value is None and required:
             raise RecordError(self.record, name, "is missing")
         if value is not None and kind is not None and not isinstance(value, kind):
-            expected = {dict: "object", list: "array", str: "string"}.get(kind, kind.__name__)
+            json_names: dict[type, str] = {dict: "object", list: "array", str: "string"}
+            expected = json_names.get(kind, kind.__name__)
             raise RecordError(self.record, name, f"must be {expected}, got {_describe(value)}")
         return Field(value, f"{self.path}.{key}", self.record)
 
@@ -199,6 +203,12 @@ class Field:
         node = self.child(key, required=required, kind=list)
         for index, item in enumerate(node.value or ()):
             yield Field(item, f"{node.path}[{index}]", self.record)
+
+    @overload
+    def text(self, key: str, *, required: Literal[True]) -> str: ...
+
+    @overload
+    def text(self, key: str, *, required: bool = False) -> str | None: ...
 
     def text(self, key: str, *, required: bool = False) -> str | None:
         """Return string member ``key``, stripped; empty or missing gives None.
