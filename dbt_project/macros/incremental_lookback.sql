@@ -2,14 +2,18 @@
     in the model minus the `event_lookback_hours` var; a full build keeps all.
     The bound is read before the model's query runs and written in as a
     literal, so the planner sees how few rows it selects (a subquery bound
-    looks like a third of the table and gets a plan for a third).
+    looks like a third of the table and gets a plan for a third). A model built
+    before it had `column` (a table turned incremental) is read in full once.
 -#}
 {% macro incremental_lookback(column, this_column=none) -%}
     {%- set since = none %}
-    {%- if is_incremental() and execute %}
+    {%- set bound_column = this_column or column %}
+    {%- if is_incremental() and execute and bound_column in (
+        adapter.get_columns_in_relation(this) | map(attribute='name') | list
+    ) %}
         {%- set query %}
             select
-                max({{ this_column or column }})
+                max({{ bound_column }})
                 - interval '{{ var("event_lookback_hours") }} hours'
             from {{ this }}
         {%- endset %}
