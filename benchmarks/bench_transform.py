@@ -37,15 +37,6 @@ HISTORY_DAYS = 60
 DATABASE = "waybill_bench"
 TOKEN = "bench-transform-token"
 CARRIER_TABLES = ("parcelco__tracking_events", "swiftex__tracking_events")
-CONNECTIONS = {
-    "erp_api": "erp",
-    "wms_api": "wms",
-    "tms_api": "tms",
-    "parcelco_api": "carriers/parcelco",
-    "swiftex_api": "carriers/swiftex",
-    "ridgeline_api": "carriers/ridgeline",
-}
-
 # One replica of every landed ParcelCo/SwiftEx event under new identifiers: `{replica}` makes the
 # tracking number and order reference unique, so each replica is a new set of shipments; it lands
 # `{days_ago}` days before now.
@@ -77,20 +68,16 @@ def _event_count(conn) -> int:
 
 
 LAND_CHILD = """
-import json, os, sys
+import os, sys
 from pathlib import Path
 from waybill_sandbox.server import running_sandbox
+from waybill.demo import sandbox_connections
 from waybill.ingest import ingest_entity
 from waybill.sources import load_sources
 
 seed, shipments, token, inbound = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
-connections = json.loads(sys.argv[5])
 with running_sandbox(seed=seed, shipments=shipments, erp_token=token, inbound=inbound) as base_url:
-    for conn_id, prefix in connections.items():
-        spec = {"conn_type": "http", "host": f"{base_url}/{prefix}"}
-        if conn_id == "erp_api":
-            spec["password"] = token
-        os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(spec)
+    os.environ.update(sandbox_connections(base_url, token))
     for source in load_sources().values():
         for entity in source.entities:
             ingest_entity(source.name, entity, run_id="bench_transform")
@@ -100,7 +87,6 @@ with running_sandbox(seed=seed, shipments=shipments, erp_token=token, inbound=in
 def _land_world(bench_url: str, inbound: Path) -> None:
     """Land the sandbox world through the ingestion code into the bench database (a child process,
     so that its warehouse is the bench database from the start)."""
-    import json
 
     env = {**os.environ, "WAREHOUSE_URL": bench_url, "WAYBILL_INBOUND_DIR": str(inbound)}
     completed = subprocess.run(
@@ -112,7 +98,6 @@ def _land_world(bench_url: str, inbound: Path) -> None:
             str(SHIPMENTS),
             TOKEN,
             str(inbound),
-            json.dumps(CONNECTIONS),
         ],
         env=env,
         capture_output=True,

@@ -183,17 +183,28 @@ def demo_inbound_dir() -> Path:
     return Path(configured) if configured else warehouse.state_dir() / "demo" / "inbound"
 
 
-def _point_connections_at(base_url: str, token: str) -> None:
-    """Set each partner connection to the sandbox, unless the environment already defines it.
+def sandbox_connections(base_url: str, erp_token: str) -> dict[str, str]:
+    """Return the ``AIRFLOW_CONN_*`` variables that point each partner connection at a sandbox.
 
-    Only the ERP takes a token. File sources read ``WAYBILL_INBOUND_DIR`` (the folder the
-    sandbox was started with ``--inbound``), set here unless already set.
+    Only the ERP takes a token. Tests and benchmarks use the same mapping as the demo.
     """
+    variables = {}
     for conn_id, prefix in SANDBOX_PREFIXES.items():
         spec: dict[str, str] = {"conn_type": "http", "host": f"{base_url}/{prefix}"}
         if conn_id == "erp_api":
-            spec["password"] = token
-        os.environ.setdefault(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(spec))
+            spec["password"] = erp_token
+        variables[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(spec)
+    return variables
+
+
+def _point_connections_at(base_url: str, token: str) -> None:
+    """Set each partner connection to the sandbox, unless the environment already defines it.
+
+    File sources read ``WAYBILL_INBOUND_DIR`` (the folder the sandbox was started with
+    ``--inbound``), set here unless already set.
+    """
+    for name, value in sandbox_connections(base_url, token).items():
+        os.environ.setdefault(name, value)
     os.environ.setdefault("WAYBILL_INBOUND_DIR", str(demo_inbound_dir()))
 
 

@@ -15,20 +15,13 @@ import pytest
 import requests
 
 from waybill import warehouse
+from waybill.demo import sandbox_connections
 from waybill.orchestration.runner import run_dag
 
 pytestmark = pytest.mark.e2e
 
 TOKEN = "skeleton-test-token"
 INGEST_DAGS = ("ingest_erp", "ingest_wms", "ingest_tms", "ingest_carriers")
-CONNECTIONS = {
-    "erp_api": "erp",
-    "wms_api": "wms",
-    "tms_api": "tms",
-    "parcelco_api": "carriers/parcelco",
-    "swiftex_api": "carriers/swiftex",
-    "ridgeline_api": "carriers/ridgeline",
-}
 
 
 def _sandbox(monkeypatch, tmp_path, seed: int, shipments: int, faults: float):
@@ -46,11 +39,8 @@ def _sandbox(monkeypatch, tmp_path, seed: int, shipments: int, faults: float):
         seed=seed, shipments=shipments, faults=faults, erp_token=TOKEN, inbound=inbound
     )
     base_url = server.__enter__()
-    for conn_id, prefix in CONNECTIONS.items():
-        spec = {"conn_type": "http", "host": f"{base_url}/{prefix}"}
-        if conn_id == "erp_api":
-            spec["password"] = TOKEN
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(spec))
+    for name, value in sandbox_connections(base_url, TOKEN).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("WAYBILL_INBOUND_DIR", str(inbound))
     return server, base_url, truth
 

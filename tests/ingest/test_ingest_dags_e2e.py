@@ -15,6 +15,7 @@ from collections import Counter
 import pytest
 
 from waybill import warehouse
+from waybill.demo import sandbox_connections
 from waybill.orchestration.runner import run_dag
 
 pytestmark = pytest.mark.e2e
@@ -58,15 +59,6 @@ MALFORMED_TABLES = {
     ("carriers", "ridgeline"): ("ridgeline__pods", 2),
 }
 
-CONNECTIONS = {
-    "erp_api": "erp",
-    "wms_api": "wms",
-    "tms_api": "tms",
-    "parcelco_api": "carriers/parcelco",
-    "swiftex_api": "carriers/swiftex",
-    "ridgeline_api": "carriers/ridgeline",
-}
-
 
 @pytest.fixture
 def faulty_sandbox(monkeypatch, tmp_path):
@@ -82,11 +74,8 @@ def faulty_sandbox(monkeypatch, tmp_path):
     with running_sandbox(
         seed=SEED, shipments=SHIPMENTS, faults=FAULTS, erp_token=TOKEN, inbound=inbound
     ) as base_url:
-        for conn_id, prefix in CONNECTIONS.items():
-            spec = {"conn_type": "http", "host": f"{base_url}/{prefix}"}
-            if conn_id == "erp_api":
-                spec["password"] = TOKEN
-            monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(spec))
+        for name, value in sandbox_connections(base_url, TOKEN).items():
+            monkeypatch.setenv(name, value)
         monkeypatch.setenv("WAYBILL_INBOUND_DIR", str(inbound))
         yield truth, inbound
 

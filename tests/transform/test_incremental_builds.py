@@ -11,7 +11,6 @@ table in staging, intermediate and marts must then equal (as a multiset of rows)
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -22,20 +21,13 @@ import pytest
 from psycopg import sql
 
 from waybill import warehouse
+from waybill.demo import sandbox_connections
 from waybill.runtime import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.e2e
 
 DATABASE = "waybill_incremental_test"
 TOKEN = "incremental-test-token"
-CONNECTIONS = {
-    "erp_api": "erp",
-    "wms_api": "wms",
-    "tms_api": "tms",
-    "parcelco_api": "carriers/parcelco",
-    "swiftex_api": "carriers/swiftex",
-    "ridgeline_api": "carriers/ridgeline",
-}
 HELD_BACK = (
     "parcelco__tracking_events",
     "swiftex__tracking_events",
@@ -72,11 +64,8 @@ def landed_world(private_warehouse, monkeypatch, tmp_path):
     inbound = tmp_path / "inbound"
     monkeypatch.setenv("WAYBILL_INBOUND_DIR", str(inbound))
     with running_sandbox(seed=23, shipments=80, erp_token=TOKEN, inbound=inbound) as base_url:
-        for conn_id, prefix in CONNECTIONS.items():
-            spec = {"conn_type": "http", "host": f"{base_url}/{prefix}"}
-            if conn_id == "erp_api":
-                spec["password"] = TOKEN
-            monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(spec))
+        for name, value in sandbox_connections(base_url, TOKEN).items():
+            monkeypatch.setenv(name, value)
         for source in load_sources().values():
             for entity in source.entities:
                 ingest_entity(source.name, entity, run_id="incremental_test")
