@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import TYPE_CHECKING, TypeVar, overload
 
@@ -195,7 +195,7 @@ def _copy_chunk(
     format carries each value length-prefixed, so nothing is escaped. Dead letters (passed in,
     or payloads JSONB cannot hold) are appended to ``dead``.
     """
-    lines: list[bytes] = [_BINARY_SIGNATURE]
+    lines: list[bytes] = []
     landed = 0
     with cur.copy(
         sql.SQL(
@@ -203,15 +203,14 @@ def _copy_chunk(
             " payload, record_location) from stdin (format binary)"
         ).format(table=table)
     ) as copy:
+        copy.write(_BINARY_SIGNATURE)
         for item in chunk:
             if isinstance(item, DeadLetter):
                 dead.append(item)
                 continue
             try:
                 data, digest = encode_payload_bytes(item.payload)
-                key = item.natural_key
-                if not key.isascii() or "\x00" in key:
-                    key = _key_text(key)
+                key = _key_text(item.natural_key)
             except PayloadError as exc:
                 dead.append(
                     DeadLetter(
@@ -223,31 +222,23 @@ def _copy_chunk(
             if marker in seen:
                 continue
             seen.add(marker)
-            key_bytes = key.encode("utf-8")
             location = item.location
-            if location is None:
-                location_field = _NULL
-            else:
-                location_bytes = _text(location).encode("utf-8")
-                location_field = _INT32(len(location_bytes)) + location_bytes
             lines.append(
-                b"%b%b%b%b%b%b\x01%b%b"
+                b"%b%b%b%b%b\x01%b%b"
                 % (
                     prefix,
-                    _INT32(len(key_bytes)),
-                    key_bytes,
+                    _binary_text(key),
                     _HASH_LENGTH,
                     digest.encode("ascii"),
                     _INT32(len(data) + 1),  # jsonb's binary form: version 1, then the text
                     data,
-                    location_field,
+                    _NULL if location is None else _binary_text(_text(location)),
                 )
             )
+            landed += 1
             if len(lines) >= COPY_WRITE_ROWS:
                 copy.write(b"".join(lines))
-                landed += len(lines)
                 lines.clear()
-        landed += len(lines) - 1  # the signature is not a row
         lines.append(_BINARY_TRAILER)
         copy.write(b"".join(lines))
     return landed
@@ -264,6 +255,7 @@ _POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _binary_text(value: str) -> bytes:
+    """Render one text value for binary COPY: its UTF-8 length, then the bytes."""
     data = value.encode("utf-8")
     return _INT32(len(data)) + data
 
@@ -273,8 +265,7 @@ def _constant_columns(
 ) -> bytes:
     """Render, once, the start of every binary COPY row of a batch: the field count and the
     columns all its rows share (batch id, source, entity, extracted_at)."""
-    since_epoch = extracted_at.astimezone(UTC) - _POSTGRES_EPOCH
-    microseconds = (since_epoch.days * 86_400 + since_epoch.seconds) * 1_000_000
+    microseconds = (extracted_at.astimezone(UTC) - _POSTGRES_EPOCH) // timedelta(microseconds=1)
     return b"".join(
         (
             struct.pack("!h", _COLUMNS),
@@ -283,7 +274,7 @@ def _constant_columns(
             _binary_text(source),
             _binary_text(entity),
             _INT32(8),
-            struct.pack("!q", microseconds + since_epoch.microseconds),
+            struct.pack("!q", microseconds),
         )
     )
 
