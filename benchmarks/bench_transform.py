@@ -110,12 +110,11 @@ def _land_world(bench_url: str, inbound: Path) -> None:
 
 def _dbt_build(env: dict[str, str], *extra: str) -> float:
     """Run ``dbt build`` in the project; return its wall time in seconds (raises on failure)."""
-    from waybill.runtime import DBT_PROJECT_DIR
+    from waybill.runtime import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
-    dbt = str(Path(sys.executable).with_name("dbt"))
     started = time.perf_counter()
     completed = subprocess.run(
-        [dbt, "build", "--quiet", *extra],
+        [DBT_EXECUTABLE, "build", "--quiet", *extra],
         cwd=DBT_PROJECT_DIR,
         env=env,
         capture_output=True,
@@ -127,7 +126,7 @@ def _dbt_build(env: dict[str, str], *extra: str) -> float:
         raise RuntimeError(
             f"dbt build failed:\n{completed.stdout[-4000:]}\n{completed.stderr[-2000:]}"
         )
-    _print_slowest(Path(DBT_PROJECT_DIR) / "target" / "run_results.json")
+    _print_slowest(DBT_PROJECT_DIR / "target" / "run_results.json")
     return seconds
 
 

@@ -321,11 +321,10 @@ def generate_dbt_docs() -> Path | None:
     """
     target = runtime.BUILD_DIR / "reports" / "dbt-docs"
     log_path = runtime.BUILD_DIR / "reports" / "dbt-docs.log"
-    dbt = Path(sys.executable).with_name("dbt")
     with log_path.open("w") as log:
         completed = subprocess.run(
             [
-                str(dbt),
+                str(runtime.DBT_EXECUTABLE),
                 "docs",
                 "generate",
                 "--static",

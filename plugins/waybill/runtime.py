@@ -8,6 +8,8 @@ Airflow is imported. Values already set in the environment win, so a team's depl
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from waybill import warehouse
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
 DAGS_FOLDER = warehouse.PROJECT_ROOT / "dags"
 DBT_PROJECT_DIR = warehouse.PROJECT_ROOT / "dbt_project"
 BUILD_DIR = warehouse.PROJECT_ROOT / "build"
+# The dbt of the interpreter running Waybill (its venv), whatever PATH says.
+DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 
 
 def environment(base: Mapping[str, str] | None = None) -> dict[str, str]:

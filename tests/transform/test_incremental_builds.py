@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -22,7 +20,7 @@ from psycopg import sql
 
 from waybill import warehouse
 from waybill.demo import sandbox_connections
-from waybill.runtime import DBT_PROJECT_DIR
+from waybill.runtime import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.e2e
 
@@ -72,10 +70,9 @@ def landed_world(private_warehouse, monkeypatch, tmp_path):
 
 
 def _dbt_build(*extra: str) -> None:
-    dbt = str(Path(sys.executable).with_name("dbt"))
     env = {**os.environ, **warehouse.dbt_env(), "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)}
     completed = subprocess.run(
-        [dbt, "build", "--quiet", *extra],
+        [DBT_EXECUTABLE, "build", "--quiet", *extra],
         cwd=DBT_PROJECT_DIR,
         env=env,
         capture_output=True,

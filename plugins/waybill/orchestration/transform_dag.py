@@ -7,9 +7,7 @@ it) and the DAG has one task per node instead of two.
 
 from __future__ import annotations
 
-import sys
 from functools import reduce
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from airflow.sdk import DAG, task
@@ -18,7 +16,7 @@ from cosmos.constants import InvocationMode, LoadMode, TestBehavior
 
 from waybill.orchestration.assets import MARTS_BILLING, all_raw_assets
 from waybill.orchestration.defaults import DAG_KWARGS
-from waybill.runtime import DBT_PROJECT_DIR
+from waybill.runtime import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -53,7 +51,7 @@ def build_transform_dag(doc_md: str | None = None) -> DAG:
                 profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
             ),
             execution_config=ExecutionConfig(
-                dbt_executable_path=str(Path(sys.executable).with_name("dbt")),
+                dbt_executable_path=str(DBT_EXECUTABLE),
                 invocation_mode=InvocationMode.DBT_RUNNER,
             ),
             render_config=RenderConfig(
