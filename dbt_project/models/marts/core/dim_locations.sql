@@ -12,12 +12,6 @@ stg_tms__shipments as (
 
 ),
 
-location_time_zones as (
-
-    select * from {{ ref('location_time_zones') }}
-
-),
-
 destinations as (
 
     select distinct
@@ -51,14 +45,7 @@ final as (
         destinations.postal_code,
         coalesce(city_zone.time_zone, state_zone.time_zone) as time_zone
     from destinations
-    left join location_time_zones as city_zone
-        on
-            destinations.state = city_zone.state
-            and destinations.city = city_zone.city
-    left join location_time_zones as state_zone
-        on
-            destinations.state = state_zone.state
-            and state_zone.city = '*'
+    {{ location_time_zone_joins('destinations', by_country=false) }}
 
 )
 

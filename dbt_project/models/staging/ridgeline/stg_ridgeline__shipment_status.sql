@@ -21,12 +21,6 @@ source as (
 
 ),
 
-location_time_zones as (
-
-    select * from {{ ref('location_time_zones') }}
-
-),
-
 status_events as (
 
     -- One X12 214 set may carry several AT7 events (LX loops).
@@ -83,16 +77,7 @@ located as (
             end
         ) as event_time_zone
     from status_events
-    left join location_time_zones as city_zone
-        on
-            status_events.country = city_zone.country
-            and status_events.state = city_zone.state
-            and status_events.city = city_zone.city
-    left join location_time_zones as state_zone
-        on
-            status_events.country = state_zone.country
-            and status_events.state = state_zone.state
-            and state_zone.city = '*'
+    {{ location_time_zone_joins('status_events') }}
 
 ),
 

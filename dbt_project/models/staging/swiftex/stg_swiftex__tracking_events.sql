@@ -21,12 +21,6 @@ source as (
 
 ),
 
-location_time_zones as (
-
-    select * from {{ ref('location_time_zones') }}
-
-),
-
 parsed as (
 
     select
@@ -64,16 +58,7 @@ located as (
         left(parsed.event_time_text, 19)::timestamp as event_local_at,
         coalesce(city_zone.time_zone, state_zone.time_zone) as event_time_zone
     from parsed
-    left join location_time_zones as city_zone
-        on
-            parsed.country = city_zone.country
-            and parsed.state = city_zone.state
-            and parsed.city = city_zone.city
-    left join location_time_zones as state_zone
-        on
-            parsed.country = state_zone.country
-            and parsed.state = state_zone.state
-            and state_zone.city = '*'
+    {{ location_time_zone_joins('parsed') }}
 
 ),
 
