@@ -13,26 +13,28 @@
     )
 }}
 
+{%- set lookback_from = lookback_start() %}
+
 with
 
 stg_parcelco__tracking_events as (
 
     select * from {{ ref('stg_parcelco__tracking_events') }}
-    {{ incremental_lookback('loaded_at') }}
+    {{ landed_since(lookback_from) }}
 
 ),
 
 stg_swiftex__tracking_events as (
 
     select * from {{ ref('stg_swiftex__tracking_events') }}
-    {{ incremental_lookback('loaded_at') }}
+    {{ landed_since(lookback_from) }}
 
 ),
 
 stg_ridgeline__shipment_status as (
 
     select * from {{ ref('stg_ridgeline__shipment_status') }}
-    {{ incremental_lookback('loaded_at') }}
+    {{ landed_since(lookback_from) }}
 
 ),
 

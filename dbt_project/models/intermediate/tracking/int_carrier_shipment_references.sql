@@ -11,6 +11,8 @@
     )
 }}
 
+{%- set lookback_from = lookback_start() %}
+
 with
 
 int_carrier_events_normalised as (
@@ -25,7 +27,7 @@ touched_shipments as (
     -- An incremental run recomputes the orders with events landed in the
     -- lookback, from all of their events; a full build computes every one.
     select distinct shipment_id from {{ ref('int_carrier_events_normalised') }}
-    {{ incremental_lookback('loaded_at') }}
+    {{ landed_since(lookback_from) }}
 
 ),
 

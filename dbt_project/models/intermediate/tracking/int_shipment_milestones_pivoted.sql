@@ -11,6 +11,8 @@
     )
 }}
 
+{%- set lookback_from = lookback_start() %}
+
 with
 
 int_carrier_events_normalised as (
@@ -25,7 +27,7 @@ touched_shipments as (
     -- lookback, from all of their events; a full build pivots every one.
     -- (ref, not the CTE above: a CTE read twice is materialised whole.)
     select distinct shipment_id from {{ ref('int_carrier_events_normalised') }}
-    {{ incremental_lookback('loaded_at') }}
+    {{ landed_since(lookback_from) }}
 
 ),
 

@@ -12,26 +12,28 @@
     )
 }}
 
+{%- set lookback_from = lookback_start() %}
+
 with
 
 int_carrier_events_normalised as (
 
     select * from {{ ref('int_carrier_events_normalised') }}
-    {{ incremental_lookback('loaded_at') }}
+    {{ landed_since(lookback_from) }}
 
 ),
 
 stg_wms__shipment_confirmations as (
 
     select * from {{ ref('stg_wms__shipment_confirmations') }}
-    {{ incremental_lookback('loaded_at') }}
+    {{ landed_since(lookback_from) }}
 
 ),
 
 stg_tms__shipments as (
 
     select * from {{ ref('stg_tms__shipments') }}
-    {{ incremental_lookback('loaded_at') }}
+    {{ landed_since(lookback_from) }}
 
 ),
 

@@ -12,12 +12,14 @@
     )
 }}
 
+{%- set lookback_from = lookback_start() %}
+
 with
 
 source as (
 
     select * from {{ source('parcelco', 'tracking_events') }}
-    {{ incremental_lookback('loaded_at') }}
+    {{ landed_since(lookback_from) }}
 
 ),
 
