@@ -29,8 +29,12 @@
         from {{ events }}
     ) as first_publication
     {%- if is_incremental() %}
-    left join {{ this }} as already_built
-        on first_publication.event_id = already_built.event_id
+    left join lateral (
+        select published_at
+        from {{ this }}
+        where {{ this }}.event_id = first_publication.event_id
+        limit 1
+    ) as already_built on true
     {%- endif %}
     where first_publication.publication_rank = 1
 {%- endmacro %}

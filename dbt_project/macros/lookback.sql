@@ -33,3 +33,15 @@
     where loaded_at >= cast('{{ start }}' as timestamptz)
     {%- endif %}
 {%- endmacro %}
+
+
+{#- The complement of landed_since(start): the rows landed before `start`, as
+    a where clause to extend with `and …`; nothing when start is none.
+-#}
+{% macro landed_before(start) -%}
+    {%- if start is none %}
+    where false
+    {%- else %}
+    where loaded_at < cast('{{ start }}' as timestamptz)
+    {%- endif %}
+{%- endmacro %}

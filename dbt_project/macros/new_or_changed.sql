@@ -8,8 +8,14 @@
         {%- set columns = adapter.get_columns_in_relation(this) %}
     select {{ cte }}.*
     from {{ cte }}
-    left join {{ this }} as already_built
-        on {{ cte }}.{{ unique_key }} = already_built.{{ unique_key }}
+    -- One index probe per row: the slice is small next to the table, which a
+    -- hash join would read whole.
+    left join lateral (
+        select *
+        from {{ this }}
+        where {{ this }}.{{ unique_key }} = {{ cte }}.{{ unique_key }}
+        limit 1
+    ) as already_built on true
     where
         already_built.{{ unique_key }} is null
         or (

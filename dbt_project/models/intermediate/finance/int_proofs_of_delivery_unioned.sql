@@ -24,21 +24,24 @@ unioned as (
         'ridgeline' as carrier_code,
         tracking_number,
         signed_by,
-        pod_received_at
+        pod_received_at,
+        loaded_at
     from stg_ridgeline__pods
     union all
     select
         'parcelco' as carrier_code,
         tracking_number,
         signed_by,
-        pod_received_at
+        pod_received_at,
+        loaded_at
     from stg_parcelco__tracking_details
     union all
     select
         'swiftex' as carrier_code,
         tracking_number,
         signed_by,
-        pod_received_at
+        pod_received_at,
+        loaded_at
     from stg_swiftex__tracking_details
 
 ),
@@ -49,7 +52,8 @@ final as (
         carrier_code,
         tracking_number,
         min(signed_by) as signed_by,
-        min(pod_received_at) as pod_received_at
+        min(pod_received_at) as pod_received_at,
+        max(loaded_at) as loaded_at
     from unioned
     group by carrier_code, tracking_number
 

@@ -9,40 +9,33 @@
             {'columns': ['event_id'], 'unique': true},
             {'columns': ['shipment_id']},
             {'columns': ['loaded_at']},
+            {'columns': ['tracking_number']},
         ],
     )
 }}
 
 {%- set lookback_from = lookback_start() %}
+{%- set carrier_event_models = [
+    'stg_parcelco__tracking_events',
+    'stg_swiftex__tracking_events',
+    'stg_ridgeline__shipment_status',
+] %}
 
 with
-
-stg_parcelco__tracking_events as (
-
-    select * from {{ ref('stg_parcelco__tracking_events') }}
-    {{ landed_since(lookback_from) }}
-
-),
-
-stg_swiftex__tracking_events as (
-
-    select * from {{ ref('stg_swiftex__tracking_events') }}
-    {{ landed_since(lookback_from) }}
-
-),
-
-stg_ridgeline__shipment_status as (
-
-    select * from {{ ref('stg_ridgeline__shipment_status') }}
-    {{ landed_since(lookback_from) }}
-
-),
 
 stg_tms__shipments as (
 
     select * from {{ ref('stg_tms__shipments') }}
 
 ),
+{%- for carrier_events in carrier_event_models %}
+
+{{ carrier_events }} as (
+
+    {{ landed_or_rekeyed(ref(carrier_events), lookback_from) }}
+
+),
+{%- endfor %}
 
 milestone_codes as (
 
@@ -52,11 +45,7 @@ milestone_codes as (
 
 unioned as (
 
-    {%- for carrier_events in [
-        'stg_parcelco__tracking_events',
-        'stg_swiftex__tracking_events',
-        'stg_ridgeline__shipment_status',
-    ] %}
+    {%- for carrier_events in carrier_event_models %}
     select
         event_id,
         carrier_code,

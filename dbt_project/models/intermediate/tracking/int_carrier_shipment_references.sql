@@ -24,10 +24,9 @@ int_carrier_events_normalised as (
 
 touched_shipments as (
 
-    -- An incremental run recomputes the orders with events landed in the
-    -- lookback, from all of their events; a full build computes every one.
-    select distinct shipment_id from {{ ref('int_carrier_events_normalised') }}
-    {{ landed_since(lookback_from) }}
+    -- An incremental run recomputes the touched orders from all of their
+    -- events; a full build computes every one.
+    {{ shipments_touched_since(lookback_from) }}
 
 ),
 

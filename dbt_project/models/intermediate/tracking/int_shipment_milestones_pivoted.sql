@@ -17,17 +17,17 @@ with
 
 int_carrier_events_normalised as (
 
+    -- Events with no order belong to no shipment.
     select * from {{ ref('int_carrier_events_normalised') }}
+    where order_number is not null
 
 ),
 
 touched_shipments as (
 
-    -- An incremental run re-pivots the shipments with events landed in the
-    -- lookback, from all of their events; a full build pivots every one.
-    -- (ref, not the CTE above: a CTE read twice is materialised whole.)
-    select distinct shipment_id from {{ ref('int_carrier_events_normalised') }}
-    {{ landed_since(lookback_from) }}
+    -- An incremental run re-pivots the touched shipments from all of their
+    -- events; a full build pivots every one.
+    {{ shipments_touched_since(lookback_from) }}
 
 ),
 

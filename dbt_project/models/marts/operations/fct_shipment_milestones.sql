@@ -18,8 +18,7 @@ with
 
 int_carrier_events_normalised as (
 
-    select * from {{ ref('int_carrier_events_normalised') }}
-    {{ landed_since(lookback_from) }}
+    {{ landed_or_rekeyed(ref('int_carrier_events_normalised'), lookback_from) }}
 
 ),
 
@@ -33,13 +32,27 @@ stg_wms__shipment_confirmations as (
 stg_tms__shipments as (
 
     select * from {{ ref('stg_tms__shipments') }}
-    {{ landed_since(lookback_from) }}
 
 ),
 
 int_proofs_of_delivery_unioned as (
 
     select * from {{ ref('int_proofs_of_delivery_unioned') }}
+
+),
+
+proofs_of_delivery as (
+
+    -- A POD is a milestone of the TMS shipment that names its tracking
+    -- number, whichever of the two landed last.
+    select
+        stg_tms__shipments.order_number,
+        pods.pod_received_at,
+        pods.tracking_number,
+        greatest(pods.loaded_at, stg_tms__shipments.loaded_at) as loaded_at
+    from int_proofs_of_delivery_unioned as pods
+    inner join stg_tms__shipments
+        on pods.tracking_number = stg_tms__shipments.carrier_reference
 
 ),
 
@@ -81,19 +94,17 @@ lifecycle_events as (
         carrier_reference as tracking_number,
         loaded_at
     from stg_tms__shipments
+    {{ landed_since(lookback_from) }}
     union all
     select
-        stg_tms__shipments.order_number,
+        order_number,
         'carrier_pod' as source_system,
         'pod_received' as milestone,
-        int_proofs_of_delivery_unioned.pod_received_at as event_at,
-        int_proofs_of_delivery_unioned.tracking_number,
-        stg_tms__shipments.loaded_at
-    from int_proofs_of_delivery_unioned
-    inner join stg_tms__shipments
-        on
-            int_proofs_of_delivery_unioned.tracking_number
-            = stg_tms__shipments.carrier_reference
+        pod_received_at as event_at,
+        tracking_number,
+        loaded_at
+    from proofs_of_delivery
+    {{ landed_since(lookback_from) }}
 
 ),
 

@@ -33,7 +33,8 @@ final as (
     select
         tracking_number,
         min(signed_by) as signed_by,
-        min(loaded_at) as pod_received_at
+        min(loaded_at) as pod_received_at,
+        max(loaded_at) as loaded_at
     from with_pod
     group by tracking_number
 

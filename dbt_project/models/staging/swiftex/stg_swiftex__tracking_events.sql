@@ -8,6 +8,7 @@
         indexes=[
             {'columns': ['event_id'], 'unique': true},
             {'columns': ['loaded_at']},
+            {'columns': ['tracking_number']},
         ],
     )
 }}
