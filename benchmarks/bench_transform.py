@@ -5,7 +5,10 @@ Figures:
   and test) over a warehouse holding ``WAYBILL_BENCH_TRANSFORM_EVENTS`` carrier tracking events;
 - ``transform.incremental_vs_full``: the time of the following ``dbt build`` after 1 % more events
   landed, divided by the full build's (goal ≤ 0.2);
-- ``transform.incremental_build_s``, ``transform.tracking_events`` for context.
+- ``transform.incremental_build_s``, ``transform.tracking_events`` for context;
+- ``transform.noop_build_s``: a further ``dbt build`` with nothing new landed, and
+  ``transform.noop_vs_full``, its ratio to the full build: the floor under any incremental build
+  (dbt's start-up, every seed, view, snapshot and test node, the shipment-grain tables rebuilt).
 
 Data: a sandbox world of ``WAYBILL_BENCH_TRANSFORM_SHIPMENTS`` shipments (default 2,000) is landed
 through the real ingestion code (the sandbox over loopback HTTP), into a database of its own
@@ -184,11 +187,15 @@ def run(results: dict) -> None:
                 conn.execute(statement.replace("'%-R%'", "'%-R%'" + sample))
         added = _event_count(conn) - events
         incremental_s = _dbt_build(env)
+        noop_s = _dbt_build(env)
         print(
-            f"   full {full_s:.1f} s; incremental after {added} more events {incremental_s:.1f} s"
+            f"   full {full_s:.1f} s; incremental after {added} more events {incremental_s:.1f} s;"
+            f" with nothing new {noop_s:.1f} s"
         )
 
     results["transform.tracking_events"] = events
     results["transform.full_build_s"] = round(full_s, 2)
     results["transform.incremental_build_s"] = round(incremental_s, 2)
     results["transform.incremental_vs_full"] = round(incremental_s / full_s, 3)
+    results["transform.noop_build_s"] = round(noop_s, 2)
+    results["transform.noop_vs_full"] = round(noop_s / full_s, 3)
