@@ -32,24 +32,35 @@ carriers as (
 
 ),
 
+known_order_numbers as (
+
+    -- Every system names the shipper's order, and an order only one system
+    -- knows is kept. The ERP's, WMS's and TMS's (a few thousand) are listed
+    -- here; the carriers' (one row each, most of them known to no other
+    -- system) are full-joined to them in `joined` rather than unioned in,
+    -- which would sort or hash them all and put each through every join.
+    -- (refs, not the CTEs above: a CTE read twice is materialised whole.)
+    select order_number from {{ ref('stg_erp__orders') }}
+    union all
+    select order_number from {{ ref('stg_wms__shipment_confirmations') }}
+    union all
+    select order_number from {{ ref('stg_tms__shipments') }}
+
+),
+
 order_numbers as (
 
-    -- Every system names the shipper's order: the union keeps a shipment
-    -- that only one system knows, so nothing is dropped.
-    select order_number from stg_erp__orders
-    union
-    select order_number from stg_wms__shipment_confirmations
-    union
-    select order_number from stg_tms__shipments
-    union
-    select order_number from carrier_references
+    -- distinct, not union: the planner then knows each order is one row.
+    select distinct order_number from known_order_numbers
 
 ),
 
 joined as (
 
     select
-        order_numbers.order_number,
+        coalesce(
+            order_numbers.order_number, carrier_references.order_number
+        ) as order_number,
         stg_erp__orders.customer_id,
         stg_erp__orders.order_status,
         stg_wms__shipment_confirmations.wms_shipment_id,
@@ -89,12 +100,12 @@ joined as (
             = stg_wms__shipment_confirmations.order_number
     left join stg_tms__shipments
         on order_numbers.order_number = stg_tms__shipments.order_number
-    left join carrier_references
-        on order_numbers.order_number = carrier_references.order_number
     left join carriers as tms_carrier
         on stg_tms__shipments.carrier_scac = tms_carrier.scac
     left join carriers as wms_carrier
         on stg_wms__shipment_confirmations.carrier_scac = wms_carrier.scac
+    full outer join carrier_references
+        on order_numbers.order_number = carrier_references.order_number
 
 ),
 

@@ -55,17 +55,6 @@ shipment_variance as (
 
 ),
 
-shipment_latency as (
-
-    select
-        shipment_id,
-        array_agg(publication_latency_minutes) as latencies
-    from fct_shipment_milestones
-    where source_system = 'carrier' and publication_latency_minutes is not null
-    group by shipment_id
-
-),
-
 warehouse_accuracy as (
 
     -- Inventory accuracy of each warehouse at its latest count.
@@ -87,7 +76,19 @@ shipments as (
         fct_shipment_to_invoice.delivery_to_invoice_hours,
         shipment_cost.freight_cost,
         shipment_variance.shipment_invoice_variance,
-        shipment_latency.latencies
+        -- Publication latency of the shipment's carrier events, looked up by
+        -- shipment (indexed) for the shipments reported only, a few thousand,
+        -- rather than aggregated over every event first.
+        (
+            select
+                array_agg(milestones.publication_latency_minutes)
+                    as latencies
+            from fct_shipment_milestones as milestones
+            where
+                milestones.shipment_id = fct_shipments.shipment_id
+                and milestones.source_system = 'carrier'
+                and milestones.publication_latency_minutes is not null
+        ) as latencies
     from fct_shipments
     left join fct_shipment_to_invoice
         on fct_shipments.shipment_id = fct_shipment_to_invoice.shipment_id
@@ -95,8 +96,6 @@ shipments as (
         on fct_shipments.shipment_id = shipment_cost.shipment_id
     left join shipment_variance
         on fct_shipments.shipment_id = shipment_variance.shipment_id
-    left join shipment_latency
-        on fct_shipments.shipment_id = shipment_latency.shipment_id
     where fct_shipments.ship_date is not null
 
 ),
