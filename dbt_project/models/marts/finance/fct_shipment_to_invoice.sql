@@ -120,56 +120,32 @@ joined as (
 
 ),
 
-hold_checks as (
-
-    -- Each hold reason, null when it does not apply.
-    select
-        *,
-        case when pod_received_at is null then 'missing_pod' end as missing_pod,
-        case when has_damage then 'open_exception' end as open_exception,
-        case when is_on_credit_hold then 'credit_hold' end as credit_hold,
-        case
-            when has_charge_out_of_contract then 'charge_out_of_contract'
-        end as charge_out_of_contract,
-        case
-            when has_charge_off_contract_rate
-                then 'charge_not_at_contract_rate'
-        end as charge_not_at_contract_rate
-    from joined
-
-),
-
 holds as (
 
     -- Hold reasons apply to delivered shipments only, in the documented
-    -- order (var `hold_reason_order`). The first is taken from the reasons,
-    -- not from the array: that would build the array twice per shipment.
+    -- order (var `hold_reason_order`).
     select
         *,
         case
             when delivered_at is null then array[]::text[]
             else array_remove(
                 array[
-                    missing_pod,
-                    open_exception,
-                    credit_hold,
-                    charge_out_of_contract,
-                    charge_not_at_contract_rate
+                    case when pod_received_at is null then 'missing_pod' end,
+                    case when has_damage then 'open_exception' end,
+                    case when is_on_credit_hold then 'credit_hold' end,
+                    case
+                        when has_charge_out_of_contract
+                            then 'charge_out_of_contract'
+                    end,
+                    case
+                        when has_charge_off_contract_rate
+                            then 'charge_not_at_contract_rate'
+                    end
                 ],
                 null
             )
-        end as hold_reasons,
-        case
-            when delivered_at is not null
-                then coalesce(
-                    missing_pod,
-                    open_exception,
-                    credit_hold,
-                    charge_out_of_contract,
-                    charge_not_at_contract_rate
-                )
-        end as hold_reason
-    from hold_checks
+        end as hold_reasons
+    from joined
 
 ),
 
@@ -213,7 +189,7 @@ final as (
             when charge_count = 0 then 'no_rated_charges'
         end as not_ready_reason,
         hold_reasons,
-        hold_reason,
+        hold_reasons[1] as hold_reason,
         billable_amount,
         currency,
         charge_count,
