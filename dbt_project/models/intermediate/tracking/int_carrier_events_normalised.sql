@@ -4,7 +4,6 @@
         unique_key='event_id',
         incremental_strategy='merge',
         on_schema_change='append_new_columns',
-        post_hook="{{ analyze_when_rebuilt() }}",
         indexes=[
             {'columns': ['event_id'], 'unique': true},
             {'columns': ['shipment_id']},

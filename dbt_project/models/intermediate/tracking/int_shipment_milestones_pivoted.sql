@@ -4,7 +4,6 @@
         unique_key='shipment_id',
         incremental_strategy='merge',
         on_schema_change='append_new_columns',
-        post_hook="{{ analyze_when_rebuilt() }}",
         indexes=[
             {'columns': ['shipment_id'], 'unique': true},
         ],
