@@ -32,26 +32,17 @@ carriers as (
 
 ),
 
-known_order_numbers as (
-
-    -- Every system names the shipper's order, and an order only one system
-    -- knows is kept. The ERP's, WMS's and TMS's (a few thousand) are listed
-    -- here; the carriers' (one row each, most of them known to no other
-    -- system) are full-joined to them in `joined` rather than unioned in,
-    -- which would sort or hash them all and put each through every join.
-    -- (refs, not the CTEs above: a CTE read twice is materialised whole.)
-    select order_number from {{ ref('stg_erp__orders') }}
-    union all
-    select order_number from {{ ref('stg_wms__shipment_confirmations') }}
-    union all
-    select order_number from {{ ref('stg_tms__shipments') }}
-
-),
-
+-- Every system names the shipper's order, and an order only one system
+-- knows is kept. The carriers' (one row each, most of them known to no
+-- other system) are full-joined to these in `joined` rather than unioned
+-- in, which would sort or hash them all and put each through every join.
 order_numbers as (
 
-    -- distinct, not union: the planner then knows each order is one row.
-    select distinct order_number from known_order_numbers
+    {{ distinct_order_numbers([
+        'stg_erp__orders',
+        'stg_wms__shipment_confirmations',
+        'stg_tms__shipments',
+    ]) }}
 
 ),
 

@@ -36,26 +36,16 @@ stg_tms__shipments as (
 
 ),
 
-known_order_numbers as (
-
-    -- The orders the ERP, WMS and TMS know: a few thousand, where most
-    -- shipments are carrier-only. Their details are joined to each other
-    -- first and meet the shipments in one join, not one join per system.
-    -- (refs, not the CTEs above: a CTE read twice is materialised whole.)
-    select order_number from {{ ref('stg_erp__orders') }}
-    union all
-    select order_number from {{ ref('stg_wms__shipment_confirmations') }}
-    union all
-    select order_number from {{ ref('stg_tms__shipments') }}
-    union all
-    select order_number from {{ ref('int_shipment_fulfilment_checked') }}
-
-),
-
+-- The orders the ERP, WMS and TMS know: their details are joined to each
+-- other first and meet the shipments in one join, not one per system.
 order_numbers as (
 
-    -- distinct, not union: the planner then knows each order is one row.
-    select distinct order_number from known_order_numbers
+    {{ distinct_order_numbers([
+        'stg_erp__orders',
+        'stg_wms__shipment_confirmations',
+        'stg_tms__shipments',
+        'int_shipment_fulfilment_checked',
+    ]) }}
 
 ),
 
