@@ -36,7 +36,7 @@
 
 
 {#- The complement of landed_since(start): the rows landed before `start`, as
-    a where clause to extend with `and …`; nothing when start is none.
+    a where clause to extend with `and …`; no rows when start is none.
 -#}
 {% macro landed_before(start) -%}
     {%- if start is none %}
