@@ -14,18 +14,11 @@
 
 with
 
-int_carrier_events_normalised as (
-
-    select * from {{ ref('int_carrier_events_normalised') }}
-    where order_number is not null
-
-),
-
-touched_shipments as (
+touched_shipment_events as (
 
     -- An incremental run recomputes the touched orders from all of their
     -- events; a full build computes every one.
-    {{ shipments_touched_since(lookback_from) }}
+    {{ touched_shipment_events(lookback_from) }}
 
 ),
 
@@ -38,9 +31,7 @@ final as (
         min(events.tracking_number) as tracking_number,
         count(distinct events.tracking_number) as tracking_number_count,
         max(events.loaded_at) as loaded_at
-    from int_carrier_events_normalised as events
-    inner join touched_shipments
-        on events.shipment_id = touched_shipments.shipment_id
+    from touched_shipment_events as events
     group by events.shipment_id, events.order_number
 
 )

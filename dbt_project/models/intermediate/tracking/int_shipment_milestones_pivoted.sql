@@ -14,29 +14,18 @@
 
 with
 
-int_carrier_events_normalised as (
-
-    -- Events with no order belong to no shipment.
-    select * from {{ ref('int_carrier_events_normalised') }}
-    where order_number is not null
-
-),
-
-touched_shipments as (
+touched_shipment_events as (
 
     -- An incremental run re-pivots the touched shipments from all of their
     -- events; a full build pivots every one.
-    {{ shipments_touched_since(lookback_from) }}
+    {{ touched_shipment_events(lookback_from) }}
 
 ),
 
 actual_events as (
 
-    select events.*
-    from int_carrier_events_normalised as events
-    inner join touched_shipments
-        on events.shipment_id = touched_shipments.shipment_id
-    where events.event_classifier = 'actual'
+    select * from touched_shipment_events
+    where event_classifier = 'actual'
 
 ),
 
