@@ -9,9 +9,7 @@
     from {{ ref('int_carrier_events_normalised') }}
     {{ landed_since(start) }}
     union
-    select {{ surrogate_key(['order_number']) }}
-    from {{ ref('stg_tms__shipments') }}
-    {{ landed_since(start) }}
+    {{ tms_shipment_ids_landed_since(start) }}
 {%- endmacro %}
 
 

@@ -16,10 +16,18 @@
     select tracking_number
     from {{ this }}
     where shipment_id in (
-        select {{ surrogate_key(['order_number']) }}
-        from {{ ref('stg_tms__shipments') }}
-        {{ landed_since(start) }}
+        {{ tms_shipment_ids_landed_since(start) | indent(8) }}
     )
+{%- endmacro %}
+
+
+{#- The shipment_id of the order of each TMS shipment landed since `start`
+    (every one when `start` is none).
+-#}
+{% macro tms_shipment_ids_landed_since(start) -%}
+    select {{ surrogate_key(['order_number']) }} as shipment_id
+    from {{ ref('stg_tms__shipments') }}
+    {{ landed_since(start) }}
 {%- endmacro %}
 
 
