@@ -6,8 +6,8 @@ import logging
 import time
 
 from waybill import warehouse
+from waybill.billing.documents import billing_lock, plan_documents
 from waybill.billing.holds import apply_holds
-from waybill.billing.outbox import enqueue_gated
 from waybill.billing.poster import post_pending, workers_for
 from waybill.connections import get_endpoint
 from waybill.connectors.http import HttpClient, RateLimiter
@@ -27,8 +27,9 @@ def apply_gate(run_id: str, *, schema: str = "marts", require_verdict: bool = Tr
     Reads the run's verdict from ``ops.billing_runs`` (written by the gate task, so any worker
     can run this step); raises :class:`GateNotPassed` if the gate stopped the run or never ran.
     Writes ``ops.billing_holds`` for every invoice breaking a row rule, releases holds whose data
-    is fixed, queues every other invoice of ``<schema>.fct_invoice_lines`` in
-    ``ops.billing_outbox`` and records the counts in ``ops.billing_runs``.
+    is fixed, plans every thread's next documents (:func:`~waybill.billing.documents.plan_documents`:
+    first invoices, amendments, credit notes) into ``ops.billing_outbox`` and records the counts
+    in ``ops.billing_runs``.
     """
     if require_verdict:
         with warehouse.connect() as conn:
@@ -46,8 +47,10 @@ def apply_gate(run_id: str, *, schema: str = "marts", require_verdict: bool = Tr
         with conn.transaction():
             # One decision at a time: a second run must see this one's holds and outbox rows.
             conn.execute("select pg_advisory_xact_lock(hashtext('waybill.billing.gate'))")
+            billing_lock(conn)  # never plan over a document in flight
             holds = apply_holds(conn, run_id, schema)
-            enqueued = enqueue_gated(conn, run_id, f"{schema}.fct_invoice_lines")
+            plan = plan_documents(conn, run_id, lines_table=f"{schema}.fct_invoice_lines")
+            enqueued = len(plan.new)
             row = conn.execute(
                 f"select count(distinct invoice_id) from {schema}.fct_invoice_lines"
             ).fetchone()
@@ -66,7 +69,7 @@ def apply_gate(run_id: str, *, schema: str = "marts", require_verdict: bool = Tr
                 """,
                 (run_id, checked, holds["held_invoices"], enqueued),
             )
-    summary = {"invoices_checked": checked, "enqueued": enqueued, **holds}
+    summary = {"invoices_checked": checked, "enqueued": enqueued, **holds, **plan.counts()}
     log.info("gate decision: %s", summary)
     return summary
 
@@ -127,7 +130,7 @@ def post_invoices(run_id: str | None = None, *, concurrency: int | None = None) 
     with warehouse.connect() as conn:
         ensure_ops_schema(conn)
         row = conn.execute(
-            "select count(*) from ops.billing_outbox where status = 'pending'"
+            "select count(*) from ops.billing_outbox where status in ('pending', 'sending')"
         ).fetchone()
         assert row is not None  # an aggregate without group by returns one row
         pending = row[0]
