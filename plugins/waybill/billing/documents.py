@@ -317,11 +317,11 @@ def load_resolved_disputes(conn: psycopg.Connection, disputes_table: str) -> lis
     query = sql.SQL(
         """
         select disputes.dispute_id, outbox.invoice_id, outbox.version,
-               disputes.disputed_amount, disputes.reason_code, disputes.status
+               disputes.disputed_amount, disputes.reason_code, disputes.dispute_status
         from {table} as disputes
         inner join ops.billing_outbox as outbox
             on disputes.document_number = outbox.erp_document_number
-        where disputes.status in ('accepted', 'rejected') and outbox.kind = 'invoice'
+        where disputes.dispute_status in ('accepted', 'rejected') and outbox.kind = 'invoice'
         order by disputes.dispute_id
         """
     ).format(table=sql.Identifier(schema, table))
