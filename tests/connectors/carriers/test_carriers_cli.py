@@ -43,7 +43,8 @@ def test_clean_file_exits_zero_with_one_line_per_event(tmp_path: Path) -> None:
     assert (status, err) == (0, "")
     assert [line["file"] for line in lines] == [path, path]
     assert lines[0]["milestone"] == "in_transit"
-    assert list(lines[0])[:3] == ["file", "tracking_number", "carrier_code"]
+    assert list(lines[0])[:4] == ["file", "event_id", "carrier", "tracking_number"]
+    assert lines[0]["source_channel"] == "api"
 
 
 def test_record_error_exits_one_and_keeps_the_rest(tmp_path: Path) -> None:
@@ -90,7 +91,12 @@ def test_register_adds_the_subcommand(tmp_path: Path) -> None:
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["carriers", "normalize", "--format", "fedex", "a.json", "b.json"])
-    assert (args.fmt, args.files, args.carrier_code) == ("fedex", ["a.json", "b.json"], None)
+    assert (args.fmt, args.files, args.carrier_code, args.source_channel) == (
+        "fedex",
+        ["a.json", "b.json"],
+        None,
+        "api",
+    )
     assert callable(args.func)
     with pytest.raises(SystemExit):
         parser.parse_args(["carriers", "normalize", "--format", "dhl", "a.json"])

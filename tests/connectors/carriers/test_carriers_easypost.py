@@ -36,10 +36,13 @@ def test_corpus_files(corpus: Path, name: str) -> None:
 def test_webhook_events(corpus: Path) -> None:
     doc = _load(corpus / "carriers" / "fixtures__event-body_webhook.json")
     events = normalize_result(doc, "easypost", source="hook").events
-    assert {e.carrier_code for e in events} == {"fedex"}
+    assert {e.carrier for e in events} == {"fedex"}
     assert events[0].milestone == "tendered"
     assert events[-1].classifier == "estimated"
-    assert (events[-1].milestone, events[-1].event_at_utc) == ("delivered", "2024-08-05T00:00:00Z")
+    assert (events[-1].milestone, events[-1].occurred_at_utc) == (
+        "delivered",
+        "2024-08-05T00:00:00Z",
+    )
 
 
 def test_missing_datetime_names_the_field() -> None:
