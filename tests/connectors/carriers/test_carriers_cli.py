@@ -99,9 +99,9 @@ def test_register_adds_the_subcommand(tmp_path: Path) -> None:
     )
     assert callable(args.func)
     with pytest.raises(SystemExit):
-        parser.parse_args(["carriers", "normalize", "--format", "dhl", "a.json"])
+        parser.parse_args(["carriers", "normalize", "--format", "ontrac", "a.json"])
 
 
 def test_unknown_format_raises() -> None:
     with pytest.raises(ValueError, match="unknown carrier format"):
-        main("dhl", [])
+        main("ontrac", [])

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from waybill.connectors.carriers import dcsa, easypost, fedex, ups
+from waybill.connectors.carriers import aftership, dcsa, dhl, easypost, fedex, shippo, ups, usps
 from waybill.connectors.carriers.contract import (
     SOURCE_CHANNELS,
     CanonicalEvent,
@@ -36,11 +36,18 @@ FORMATS: dict[str, Normalizer] = {
     "fedex": fedex.normalize,
     "dcsa": dcsa.normalize,
     "easypost": easypost.normalize,
+    "usps": usps.normalize,
+    "dhl": dhl.normalize,
+    "shippo": shippo.normalize,
+    "aftership": aftership.normalize,
 }
 """Format name → normaliser; the names ``waybill carriers normalize --format`` accepts.
 
 ``ups``: UPS Track API v1 · ``fedex``: FedEx Track API · ``dcsa``: DCSA Track & Trace 2.2,
-3.0.0-Beta-1 and 3.0.0 · ``easypost``: EasyPost trackers and ``tracker.*`` webhooks.
+3.0.0-Beta-1 and 3.0.0 · ``easypost``: EasyPost trackers and ``tracker.*`` webhooks ·
+``usps``: USPS Tracking API v3 · ``dhl``: DHL Shipment Tracking – Unified API ·
+``shippo``: Shippo tracks and ``track_updated`` webhooks · ``aftership``: AfterShip trackings
+and ``tracking_update`` webhooks.
 """
 
 
