@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from waybill.connectors.carriers import NormalizeResult, normalize_result
+from waybill.connectors.carriers import DocumentError, NormalizeResult, normalize_result
 from waybill.milestones import EXCEPTIONS, MILESTONES, UNMAPPED
 
 if TYPE_CHECKING:
@@ -175,3 +175,76 @@ def test_wrong_document_shape_is_one_error() -> None:
     assert result.events == []
     [error] = result.errors
     assert error.field == "output.completeTrackResults"
+
+
+def test_error_envelope_keeps_each_fedex_code_and_message() -> None:
+    # FedEx Track API error response: {"transactionId", "errors": [{"code", "message"}]}.
+    doc = {
+        "transactionId": "624deea6-b709-470c-8c39-4b5511281492",
+        "errors": [
+            {"code": "TRACKING.TRACKINGNUMBER.EMPTY", "message": "Please provide tracking number."}
+        ],
+    }
+    result = _run(doc)
+    assert result.events == []
+    [error] = result.errors
+    assert (error.path, error.carrier_error_code, error.carrier_error_message) == (
+        "$.errors[0]",
+        "TRACKING.TRACKINGNUMBER.EMPTY",
+        "Please provide tracking number.",
+    )
+
+
+def test_not_found_track_result_is_an_error_not_silence() -> None:
+    error = {
+        "code": "TRACKING.TRACKINGNUMBER.NOTFOUND",
+        "message": "Tracking number cannot be found.",
+    }
+    result = _run(_doc([], error=error))
+    assert result.events == []
+    [found] = result.errors
+    assert found.path == "$.output.completeTrackResults[0].trackResults[0].error"
+    assert found.carrier_error_code == "TRACKING.TRACKINGNUMBER.NOTFOUND"
+
+
+def test_one_number_reused_by_two_packages_is_kept_apart() -> None:
+    # trackingNumberInfo.trackingNumberUniqueId tells the packages apart (FedEx Track API).
+    def result(unique_id: str, scans: list[Any]) -> dict[str, Any]:
+        info = {"trackingNumber": "123456789012", "trackingNumberUniqueId": unique_id}
+        return {"trackingNumberInfo": info, "scanEvents": scans}
+
+    picked = _scan(eventType="PU", derivedStatusCode="PU", date="2024-03-01T09:00:00-05:00")
+    doc = {
+        "output": {
+            "completeTrackResults": [
+                {
+                    "trackingNumber": "123456789012",
+                    "trackResults": [
+                        result("12029~123456789012~FDEG", [picked, _scan()]),
+                        result("12030~123456789012~FDEG", [picked]),
+                    ],
+                }
+            ]
+        }
+    }
+    events = _run(doc).events
+    by_package: dict[str | None, list[str]] = {}
+    for event in events:
+        by_package.setdefault(event.package_unique_id, []).append(event.milestone)
+    assert by_package == {
+        "12029~123456789012~FDEG": ["picked_up", "delivered"],
+        "12030~123456789012~FDEG": ["picked_up"],
+    }
+    # The same scan on the two packages is two events.
+    assert events[0].event_id != events[2].event_id
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [{}, [], {"trackResponse": {}}, {"transactionId": "x"}],
+    ids=["empty", "array", "ups", "no-output"],
+)
+def test_document_that_is_not_fedex_is_rejected(doc: Any) -> None:
+    with pytest.raises(DocumentError) as caught:
+        _run(doc)
+    assert "not a FedEx Track API response" in str(caught.value)

@@ -205,3 +205,45 @@ def test_document_that_is_not_ups_is_rejected(doc: Any) -> None:
     with pytest.raises(DocumentError) as caught:
         _run(copy.deepcopy(doc))
     assert "not a UPS Track API response" in str(caught.value)
+
+
+def test_warnings_only_not_found_is_a_clean_error() -> None:
+    # Tracking.yaml: a Shipment may carry warnings[] of {code, message}; an unknown number
+    # answers with that warning and no package.
+    doc = {
+        "trackResponse": {
+            "shipment": [
+                {
+                    "inquiryNumber": "1Z0000000000000000",
+                    "warnings": [{"code": "TW0001", "message": "Tracking Information Not Found"}],
+                }
+            ]
+        }
+    }
+    result = _run(doc)
+    assert result.events == []
+    [error] = result.errors
+    assert error.path == "$.trackResponse.shipment[0].warnings[0]"
+    assert (error.carrier_error_code, error.carrier_error_message) == (
+        "TW0001",
+        "Tracking Information Not Found",
+    )
+    assert "TW0001: Tracking Information Not Found" in str(error)
+
+
+def test_error_envelope_keeps_each_ups_code_and_message() -> None:
+    # Tracking.yaml ErrorResponse: {"response": {"errors": [{"code", "message"}]}}.
+    doc = {
+        "response": {
+            "errors": [
+                {"code": "151018", "message": "Invalid tracking number"},
+                {"code": "250003", "message": "Invalid Access License number"},
+            ]
+        }
+    }
+    result = _run(doc)
+    assert result.events == []
+    assert [(e.path, e.carrier_error_code, e.carrier_error_message) for e in result.errors] == [
+        ("$.response.errors[0]", "151018", "Invalid tracking number"),
+        ("$.response.errors[1]", "250003", "Invalid Access License number"),
+    ]

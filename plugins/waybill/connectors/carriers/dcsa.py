@@ -120,10 +120,12 @@ def _looks_like_event(value: Any) -> bool:
 
 def _events(root: Field) -> list[Field]:
     if isinstance(root.value, list):
-        return records_of(root, "DCSA Track & Trace", _looks_like_event)
+        return records_of(root, "a DCSA Track & Trace document", _looks_like_event)
     if isinstance(root.value, dict):
         if isinstance(root.value.get("events"), list):
-            return records_of(root.obj("events"), "DCSA Track & Trace", _looks_like_event)
+            return records_of(
+                root.child("events", kind=list), "a DCSA Track & Trace document", _looks_like_event
+            )
         if _looks_like_event(root.value):
             return [root]
         raise DocumentError(

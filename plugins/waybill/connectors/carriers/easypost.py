@@ -72,7 +72,7 @@ def _is_tracker(value: Any) -> bool:
 
 def _trackers(root: Field) -> list[Field]:
     if isinstance(root.value, list):
-        return records_of(root, "EasyPost tracker", _is_tracker)
+        return records_of(root, "an EasyPost tracker document", _is_tracker)
     if not isinstance(root.value, dict):
         raise DocumentError(
             f"not an EasyPost tracker document: the document is {describe(root.value)}"
@@ -86,7 +86,9 @@ def _trackers(root: Field) -> list[Field]:
             )
         return [root.obj("result", required=True)]
     if isinstance(root.value.get("trackers"), list):
-        return records_of(root.obj("trackers"), "EasyPost tracker", _is_tracker)
+        return records_of(
+            root.child("trackers", kind=list), "an EasyPost tracker document", _is_tracker
+        )
     if _is_tracker(root.value):
         return [root]
     raise DocumentError(

@@ -313,16 +313,16 @@ def carrier_errors(
         )
 
 
-def records_of(root: Field, fmt: str, looks_like: Callable[[Any], bool]) -> list[Field]:
-    """Return the document's records when it is a list, checking it is one of format ``fmt``.
+def records_of(root: Field, what: str, looks_like: Callable[[Any], bool]) -> list[Field]:
+    """Return the elements of array node ``root`` as records, checking it is ``what`` it claims.
 
-    A list whose elements are all unlike a record of the format (``looks_like`` false for every
-    one) is not such a document: raises :class:`DocumentError`. An empty list is a valid empty
-    answer.
+    ``what`` names the document kind for the error (``"a USPS Tracking v3 response"``). An
+    array whose elements are all unlike a record (``looks_like`` false for every one) is not
+    such a document: raises :class:`DocumentError`. An empty array is a valid empty answer.
     """
     items = root.value
     if items and not any(looks_like(item) for item in items):
         raise DocumentError(
-            f"not a {fmt} document: an array of {len(items)} element(s), none a {fmt} record"
+            f"not {what}: an array of {len(items)} element(s), none of them a record of it"
         )
     return [Field(item, f"{root.path}[{index}]") for index, item in enumerate(items)]

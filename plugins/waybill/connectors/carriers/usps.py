@@ -84,7 +84,7 @@ def _is_package(value: Any) -> bool:
 
 def _packages(root: Field) -> list[Field]:
     if isinstance(root.value, list):
-        return records_of(root, "USPS Tracking v3", _is_package)
+        return records_of(root, "a USPS Tracking v3 response", _is_package)
     if _is_package(root.value):
         return [root]
     raise DocumentError(
