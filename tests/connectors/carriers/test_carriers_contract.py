@@ -138,3 +138,11 @@ def test_exception_milestone_sets_the_flag() -> None:
     assert _event("api", milestone="damaged").is_exception is True
     aware = datetime(2024, 7, 1, 16, 0, tzinfo=UTC)
     assert _event("api", aware_moment=aware).time_zone_source == "payload"
+
+
+def test_repeated_and_skipped_local_times_follow_the_documented_choice() -> None:
+    place = Location(state="NY", country="US")
+    repeated = resolve_time(datetime(2024, 11, 3, 1, 30), None, place)
+    skipped = resolve_time(datetime(2024, 3, 10, 2, 30), None, place)
+    assert (repeated.utc, repeated.offset) == ("2024-11-03T05:30:00Z", "-04:00")
+    assert (skipped.utc, skipped.offset) == ("2024-03-10T07:30:00Z", "-05:00")

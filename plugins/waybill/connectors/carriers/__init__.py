@@ -85,7 +85,11 @@ def normalize_result(
     source: str = "<input>",
     carrier_code: str | None = None,
 ) -> NormalizeResult:
-    """Like :func:`normalize`, collected into a :class:`NormalizeResult` (events, errors)."""
+    """Like :func:`normalize`, collected into a :class:`NormalizeResult` (events, errors).
+
+    ``source_channel`` defaults to ``api`` here (tests, one-off reads); ingestion and the webhook
+    receiver call :func:`normalize` or a :data:`FORMATS` entry, which require it.
+    """
     return NormalizeResult.collect(
         normalize(doc, fmt, source_channel=source_channel, source=source, carrier_code=carrier_code)
     )

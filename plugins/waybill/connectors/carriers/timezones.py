@@ -10,9 +10,10 @@ The rule, decided once and applied to every format:
    (the seed ``stg_parcelco__tracking_events`` joins through ``location_time_zone_joins``):
    the city's row (country, state, CITY in upper case), else the state/province default
    (city ``*``), else the country default (state ``*`` and city ``*``, only for countries with
-   one zone) — ``location_city``, ``location_state`` or ``location_country``. Local times that
-   fall in a DST gap or fold resolve as Python's ``zoneinfo`` does with ``fold=0`` (the earlier
-   instant), as Postgres ``at time zone`` does.
+   one zone) — ``location_city``, ``location_state`` or ``location_country``. A local time
+   repeated when clocks fall back resolves to its first instant and one in the spring-forward
+   gap is read with the offset before the gap (``zoneinfo`` with ``fold=0``); dbt must do the
+   same when it takes this contract over.
 3. Else **unknown**: ``occurred_at_utc`` stays null (``time_zone_source = unknown``); local time
    is never silently taken for UTC. A date without a time of day has no instant either
    (``no_time``), though its zone is still reported when the location gives one.
