@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 SOURCE_CHANNELS: tuple[str, ...] = ("api", "webhook", "x12", "csv", "dcsa", "aggregator", "file")
 """The ``source_channel`` values the marts know (``marts.fct_shipment_milestones``)."""
 
+CLASSIFIERS: tuple[str, ...] = ("actual", "estimated", "planned")
+"""The ``classifier`` values: the event happened, is expected, or is planned."""
+
 
 @dataclass(frozen=True, slots=True)
 class Location:

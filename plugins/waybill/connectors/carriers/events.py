@@ -24,8 +24,6 @@ from waybill.connectors.carriers.contract import CanonicalEvent, DocumentError, 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
-CLASSIFIERS = ("actual", "estimated", "planned")
-
 # ISO-8601 extended local date-time with an optional offset: what FedEx, DCSA and EasyPost send.
 _ISO_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
