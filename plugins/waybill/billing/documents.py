@@ -19,9 +19,10 @@ queues the difference, under the customer's contract ``amendment_policy``:
 A thread that left the batch (order cancelled, POD reversed, charges voided) gets credit notes
 for every open balance; an accepted dispute gets exactly one credit note for the disputed
 amount (never more than the disputed invoice's open balance); a rejected one gets none. Threads
-with an open gate hold get no new invoice (their credits still go). A queued document that was
-never sent is cancelled when a newer plan replaces it; one whose request may be in flight
-(``sending``) is kept and built upon, so nothing that may have reached the ERP is superseded.
+with an open gate hold get no new invoice (their credits still go). A queued document that is
+not at the ERP is cancelled when a newer plan replaces it; one whose outcome is unknown
+(``sending``) is looked up at the ERP before planning and otherwise kept and built upon, so
+nothing that may have reached the ERP is ever superseded.
 Documents above the approval limit wait for finance (``awaiting_approval``).
 """
 
@@ -133,8 +134,13 @@ class Document:
 
     @property
     def cancellable(self) -> bool:
-        """Never sent and no request in flight: a newer plan may replace it."""
-        return self.status in UNSENT and self.attempts == 0
+        """Not at the ERP and no request in flight: a newer plan may replace it.
+
+        Holds under the billing lock: a ``pending`` document was either never sent or was
+        looked up at the ERP and not found (:func:`waybill.billing.poster.resolve_uncertain`);
+        only a ``sending`` one may have landed.
+        """
+        return self.status in UNSENT
 
 
 @dataclass
@@ -724,7 +730,7 @@ def write_plan(conn: psycopg.Connection, plan: Plan) -> None:
             cur.executemany(
                 "update ops.billing_outbox set status = 'cancelled', last_error = %s"
                 " where invoice_id = %s and version = %s and status in"
-                " ('pending', 'awaiting_approval', 'held') and attempts = 0",
+                " ('pending', 'awaiting_approval', 'held')",
                 [(reason, inv, ver) for inv, ver, reason in plan.cancel],
             )
             record_events(

@@ -31,6 +31,7 @@ def apply_gate(run_id: str, *, schema: str = "marts", require_verdict: bool = Tr
     first invoices, amendments, credit notes) into ``ops.billing_outbox`` and records the counts
     in ``ops.billing_runs``.
     """
+    resolve_unknown_outcomes(run_id)
     if require_verdict:
         with warehouse.connect() as conn:
             ensure_ops_schema(conn)
@@ -72,6 +73,34 @@ def apply_gate(run_id: str, *, schema: str = "marts", require_verdict: bool = Tr
     summary = {"invoices_checked": checked, "enqueued": enqueued, **holds, **plan.counts()}
     log.info("gate decision: %s", summary)
     return summary
+
+
+def resolve_unknown_outcomes(run_id: str | None) -> int:
+    """Before planning over them, ask the ERP about documents whose outcome is unknown.
+
+    A ``sending`` row (a crash or timeout after the request left) is looked up by its external
+    id and recorded as posted or back to pending, under the billing lock, so the plan that
+    follows never supersedes a document the ERP may hold. Needs the ERP only when such rows
+    exist; returns how many were resolved.
+    """
+    from waybill.billing.poster import LOCK_KEY, resolve_uncertain
+
+    with warehouse.connect() as conn:
+        ensure_ops_schema(conn)
+        row = conn.execute(
+            "select count(*) from ops.billing_outbox where status = 'sending'"
+        ).fetchone()
+        conn.commit()
+        if not row or not row[0]:
+            return 0
+        client, _limit = erp_client()
+        conn.execute("select pg_advisory_lock(hashtext(%s))", (LOCK_KEY,))
+        conn.commit()
+        try:
+            return resolve_uncertain(conn, client, run_id)
+        finally:
+            conn.execute("select pg_advisory_unlock(hashtext(%s))", (LOCK_KEY,))
+            conn.commit()
 
 
 def record_gate(run_id: str, *, passed: bool, message: str | None, seconds: float) -> None:
