@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from waybill_sandbox import carriers, erp, tms, wms
+from waybill_sandbox import admin, carriers, erp, tms, wms
 from waybill_sandbox.faults import FaultConfig
 from waybill_sandbox.state import SandboxState
 from waybill_sandbox.timefmt import iso_utc
@@ -33,8 +33,13 @@ def create_app(
     erp_rate_limit: float = 0.0,
     webhook_secret: str | None = None,
     inbound: Path | None = None,
+    clock: int | None = None,
+    ledger: Path | None = None,
 ) -> FastAPI:
-    """Build the sandbox app serving ``world``.
+    """Build the sandbox app serving ``world`` as of ``clock`` (epoch seconds, default the
+    world's horizon; ``POST /admin/clock`` moves it forward).
+
+    ``ledger``: a file the ERP appends one JSON line to per accepted document.
 
     ``erp_token`` (else env ``WAYBILL_SANDBOX_ERP_TOKEN``, else ``sandbox-erp-token``) has
     full scope; ``sandbox-readonly-token`` may only read. ``erp_rate_limit`` caps invoice
@@ -53,6 +58,8 @@ def create_app(
         or DEFAULT_WEBHOOK_SECRET,
         erp_rate_limit=erp_rate_limit,
         inbound=inbound,
+        clock=clock,
+        ledger=ledger,
     )
     app = FastAPI(
         title="Waybill partner sandbox",
@@ -95,10 +102,14 @@ def create_app(
             "days": world.days,
             "as_of": iso_utc(world.as_of),
             "faults": config.rates,
+            "changes": world.changes,
+            "clock": iso_utc(state.clock),
+            "horizon": iso_utc(state.horizon),
         }
 
     app.include_router(erp.build_router(state))
     app.include_router(wms.build_router(state))
     app.include_router(tms.build_router(state))
     app.include_router(carriers.build_router(state))
+    app.include_router(admin.build_router(state))
     return app

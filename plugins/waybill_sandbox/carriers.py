@@ -14,6 +14,7 @@ from waybill_sandbox.carrier_json import (
     fedex_feed_event,
     fedex_not_found,
     fedex_track_result,
+    pod_record_key,
     ridgeline_pod,
     ups_feed_event,
     ups_track_response,
@@ -62,7 +63,7 @@ def build_router(state: SandboxState) -> APIRouter:
 
     def feed_page(name: str, page_token: str | None, limit: int, key: str, fn):
         try:
-            keys, nxt = keyset_page(state.indexes.get(name), page_token, None, limit)
+            keys, nxt = keyset_page(state.indexes.get(name), page_token, None, limit, state.clock)
         except BadRequest as exc:
             return JSONResponse(
                 {"errors": [{"code": "INVALID_PAGE_TOKEN", "message": str(exc)}]}, status_code=400
@@ -88,7 +89,7 @@ def build_router(state: SandboxState) -> APIRouter:
                 },
                 status_code=404,
             )
-        return ups_track_response(world.shipment(i), world)
+        return ups_track_response(world.shipment(i), world, state.clock)
 
     @router.get("/parcelco/events", summary="ParcelCo bulk event feed, in publication order")
     def parcelco_events(
@@ -142,7 +143,11 @@ def build_router(state: SandboxState) -> APIRouter:
         results = []
         for tn in numbers:
             i = shipment_index_for(world, "swiftex", tn)
-            result = fedex_track_result(world.shipment(i)) if i is not None else fedex_not_found(tn)
+            result = (
+                fedex_track_result(world.shipment(i), state.clock)
+                if i is not None
+                else fedex_not_found(tn)
+            )
             results.append({"trackingNumber": tn, "trackResults": [result]})
         return {
             "transactionId": f"sandbox-{world.seed}",
@@ -185,12 +190,12 @@ def build_router(state: SandboxState) -> APIRouter:
     def ridgeline_pods(
         page_token: str | None = None, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100
     ):
-        def one(i: int, _k: int):
+        def one(i: int, k: int):
             s = world.shipment(i)
-            rec = ridgeline_pod(s)
+            rec = ridgeline_pod(s, k)
             return (
                 malform(rec)
-                if state.malformed("carriers", f"ridgeline/pods/{s.tracking_number}")
+                if state.malformed("carriers", pod_record_key(s.tracking_number, k))
                 else rec
             )
 
@@ -221,6 +226,7 @@ def build_router(state: SandboxState) -> APIRouter:
                 page_token,
                 None,
                 max(1, min(limit, MAX_PAGE)),
+                state.clock,
             )
         except BadRequest as exc:
             return JSONResponse({"detail": str(exc)}, status_code=400)
@@ -237,6 +243,6 @@ def build_router(state: SandboxState) -> APIRouter:
         result = await anyio.to_thread.run_sync(
             webhooks.deliver, url, events, state.webhook_secret, carrier
         )
-        return {**result, "next_page_token": nxt, "sent_at": iso_utc(world.as_of)}
+        return {**result, "next_page_token": nxt, "sent_at": iso_utc(state.clock)}
 
     return router
