@@ -175,7 +175,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="max invoice posts per second, 429 beyond (default 0 = off)",
     )
     serve.add_argument("--log-level", default="warning")
-    _clock_option(serve, "the sandbox clock at start: START, END (default) or ISO-8601")
+    _clock_option(serve, "the sandbox clock at start: START, END (default), END-<H>h or ISO-8601")
     serve.add_argument(
         "--ledger", default=None, help="append one JSON line per accepted ERP document here"
     )
@@ -189,7 +189,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     truth = sub.add_parser("truth", help="print the truth JSON")
     _common(truth)
     truth.add_argument("--out", default=None, help="write to this file instead of stdout")
-    _clock_option(truth, "the billing oracle's first tick: START, END (default) or ISO-8601")
+    _clock_option(truth, "the billing oracle's first tick: START, END (default), END-<H>h or ISO-8601")
     truth.add_argument(
         "--tick-hours",
         type=float,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -23,13 +24,18 @@ if TYPE_CHECKING:
 
 
 def resolve_clock(world: World, clock: int | str | None) -> int:
-    """Epoch seconds of ``clock``: an int as is, ``START``/``END`` (None = END) or an ISO-8601
-    instant. Raises ``ValueError`` outside the world's window."""
+    """Epoch seconds of ``clock``: an int as is, ``START``/``END`` (None = END), ``END-<H>h``
+    (H hours before the horizon) or an ISO-8601 instant. Raises ``ValueError`` outside the
+    world's window."""
     if clock is None or clock == "END":
         return world.as_of
     if clock == "START":
         return world.start_epoch
-    epoch = clock if isinstance(clock, int) else parse_iso(clock)
+    relative = re.fullmatch(r"END-(\d+)h", clock) if isinstance(clock, str) else None
+    if relative:
+        epoch = world.as_of - int(relative.group(1)) * 3600
+    else:
+        epoch = clock if isinstance(clock, int) else parse_iso(clock)
     if not world.start_epoch <= epoch <= world.as_of:
         raise ValueError(
             f"clock {iso_utc(epoch)} outside the world's window "

@@ -66,10 +66,7 @@ def _erp_net(base_url: str, invoice: str) -> tuple[Decimal, Counter]:
         if doc["idempotency_key"].startswith(f"waybill:{invoice}:")
     ]
     net = sum(
-        (
-            Decimal(d["total_amount"]) * (1 if d["kind"] == "invoice" else -1)
-            for d in mine
-        ),
+        (Decimal(d["total_amount"]) * (1 if d["kind"] == "invoice" else -1) for d in mine),
         Decimal("0"),
     )
     return net, Counter(d["idempotency_key"] for d in mine)
