@@ -10,6 +10,7 @@ rejected before its 997 is sent.
 
 from __future__ import annotations
 
+from operator import gt
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -68,7 +69,14 @@ ELEMENT_CAPS: dict[str, tuple[int, ...]] = {
     "W76": (10, 10, 2),
     "W27": (2, 4, 35),
 }
-_FLOOR = {tag: min(caps) for tag, caps in ELEMENT_CAPS.items()}
+# Per tag, the cap of every position (0 is the tag), padded with DEFAULT_CAP, so one C-level
+# comparison of all lengths clears a sound segment.
+_WIDTH = 64
+_DEFAULT_LIMITS = (DEFAULT_CAP,) * _WIDTH
+_LIMITS = {
+    tag: (DEFAULT_CAP, *(cap or DEFAULT_CAP for cap in caps), *_DEFAULT_LIMITS)[:_WIDTH]
+    for tag, caps in ELEMENT_CAPS.items()
+}
 
 
 def over_cap(seg: Segment) -> tuple[int, int] | None:
@@ -76,21 +84,15 @@ def over_cap(seg: Segment) -> tuple[int, int] | None:
 
     `seg[0]` is the tag. Reads only `seg`; never raises.
     """
-    tag = seg[0]
-    longest = max(map(len, seg))
-    caps = ELEMENT_CAPS.get(tag)
-    if caps is None:
-        if longest <= DEFAULT_CAP or tag in _UNCAPPED:
-            return None
-        return _first_over(seg, (), DEFAULT_CAP)
-    if longest <= _FLOOR[tag]:
+    limits = _LIMITS.get(seg[0], _DEFAULT_LIMITS)
+    if not any(map(gt, map(len, seg), limits)) and (
+        len(seg) <= _WIDTH or max(map(len, seg)) <= DEFAULT_CAP
+    ):
         return None
-    return _first_over(seg, caps, DEFAULT_CAP)
-
-
-def _first_over(seg: Segment, caps: tuple[int, ...], default: int) -> tuple[int, int] | None:
+    if seg[0] in _UNCAPPED:
+        return None
     for index in range(1, len(seg)):
-        cap = caps[index - 1] if index <= len(caps) and caps[index - 1] else default
+        cap = limits[index] if index < _WIDTH else DEFAULT_CAP
         value = seg[index]
         if len(value) > cap and len(value.rstrip(" ")) > cap:
             return index, cap
