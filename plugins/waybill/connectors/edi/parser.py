@@ -99,7 +99,8 @@ class _Walker:
         self.suppressed = 0
         self.good_tags: set[str] = set()
         self.st_controls: set[str] = set()
-        self.header_cache: tuple[tuple[int, int] | None, dict[str, Any]] = (None, {})
+        # (group, its record header): the group itself is held, so the key cannot be reused.
+        self.header_cache: tuple[FunctionalGroup | None, dict[str, Any]] = (None, {})
 
     # ----------------------------------------------------------------- errors
     def error(
@@ -442,10 +443,9 @@ class _Walker:
         if builder is None or not tset.accepted:
             return
         assert self.interchange is not None and self.group is not None
-        key = (id(self.interchange), id(self.group))
-        if self.header_cache[0] != key:
+        if self.header_cache[0] is not self.group:
             # The partner ids are the same for every set of a group: build them once.
-            self.header_cache = (key, record_header(self.interchange, self.group))
+            self.header_cache = (self.group, record_header(self.interchange, self.group))
         header = {
             "transaction_set": tset.type,
             **self.header_cache[1],
