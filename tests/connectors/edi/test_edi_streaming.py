@@ -213,3 +213,46 @@ def test_streaming_memory_does_not_grow_with_the_number_of_sets() -> None:
 
     assert large < small * 2
     assert large * 5 < retained
+
+
+def test_text_without_terminators_stops_at_the_segment_cap_instead_of_reading_it_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from waybill.connectors.edi import tokenizer
+
+    monkeypatch.setattr(tokenizer, "MAX_SEGMENT_LENGTH", 1000)
+    text = interchange([STATUS_214])
+    head = text[: text.index("ST*")]
+    endless = (f"N9*XX*{'A' * 90}" for _ in range(1_000_000))  # ~97 MB, never a terminator
+    chunks_read = 0
+
+    def chunks() -> Iterator[str]:
+        nonlocal chunks_read
+        for chunk in [head, *endless]:
+            chunks_read += 1
+            yield chunk
+
+    stream = stream_text_chunks(chunks(), "endless.edi")
+
+    assert list(stream) == []
+    assert chunks_read < 20
+    codes = [e.code for e in stream.result.errors]
+    assert codes[-1] == "segment_unterminated"
+    assert "segment #3 has no terminator within 1,000 characters" in str(stream.result.errors[-1])
+
+
+def test_long_newline_separated_text_is_split_at_line_breaks_past_the_segment_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from waybill.connectors.edi import tokenizer
+
+    monkeypatch.setattr(tokenizer, "MAX_SEGMENT_LENGTH", 300)
+    # The ISA ends with `~`, every later segment only with a line break.
+    text = interchange([STATUS_214] * 20, newline="\n")
+    head, rest = text.split("\n", 1)
+    text = head + "\n" + rest.replace("~", "")
+
+    stream = stream_text_chunks([text[i : i + 50] for i in range(0, len(text), 50)], "nl.edi")
+    sets = list(stream)
+
+    assert len(sets) == 20 and stream.result.ok, [str(e) for e in stream.result.errors]

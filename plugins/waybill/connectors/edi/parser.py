@@ -620,6 +620,15 @@ class _Walker:
                 position=position,
                 element_index=int(element_id[3:]) if element_id else None,
             )
+        elif reader.unterminated is not None:
+            position = reader.unterminated
+            self._close_interchange("EOF", position)
+            self.error(
+                "segment_unterminated",
+                f"stopped: segment #{position} has no terminator within {reader.segment_limit:,}"
+                " characters; the rest of the file is not read",
+                position=position,
+            )
         elif not self.result.interchange_count:
             seen = reader.first_text
             message = (
