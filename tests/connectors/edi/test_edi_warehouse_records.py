@@ -234,3 +234,24 @@ def test_856_hl_count_mismatch() -> None:
 
     (error,) = tset.errors
     assert "CTT01 declares 3 but the HL segments add up to 2" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "old", "new", "element"),
+    [
+        ("945", ADVICE_945, "*20240102*", "*20240230*", "W06-03"),
+        ("940", [*ORDER_940, "G62*10*2024013"], "", "", "G62-02"),
+        ("856", ["BSN*00*SHIP1*20241301*0304", "HL*1**S"], "", "", "BSN03"),
+    ],
+)
+def test_a_date_that_is_not_a_calendar_date_names_the_element(
+    kind: str, body: list[str], old: str, new: str, element: str
+) -> None:
+    text = _set([s.replace(old, new) if old else s for s in body], kind)
+
+    (tset,) = parse_bytes(text.encode(), "t.edi").transaction_sets
+
+    (error,) = tset.errors
+    assert error.code == "bad_date"
+    assert error.element == element
+    assert "is not a CCYYMMDD date" in str(error)

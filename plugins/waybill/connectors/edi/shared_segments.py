@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -113,4 +114,23 @@ def check_total(
                 at,
                 index,
             )
+        )
+
+
+def check_date(seg: Segment, at: int, index: int, issues: list[RecordIssue]) -> None:
+    """Add a `bad_date` issue when element `index` is sent but is not a CCYYMMDD calendar date.
+
+    Staging reads these dates with `to_date`, which fails a whole build on a day 31 of February.
+    """
+    value = element(seg, index)
+    if value is None:
+        return
+    try:
+        valid = len(value) == 8 and value.isdigit() and bool(datetime.strptime(value, "%Y%m%d"))
+    except ValueError:
+        valid = False
+    if not valid:
+        name = element_name(seg[0], index)
+        issues.append(
+            RecordIssue("bad_date", f"{name} {value!r} is not a CCYYMMDD date", at, index)
         )

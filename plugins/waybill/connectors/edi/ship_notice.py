@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from waybill.connectors.edi.models import element, values
 from waybill.connectors.edi.shared_segments import (
     RecordIssue,
+    check_date,
     check_total,
     dated,
     party,
@@ -112,6 +113,7 @@ def build_ship_notice(
             record["purpose_code"], record["shipment_id"] = v[1], v[2]
             record["shipment_date"], record["shipment_time"] = v[3], v[4]
             record["hierarchy_code"] = v[5]
+            check_date(seg, at, 3, issues)
         elif tag == "HL":
             v = values(seg, 3)
             node = _level(v[1], v[2], v[3])
@@ -143,6 +145,7 @@ def build_ship_notice(
             )
         elif tag == "DTM":
             record["dates"].append(dated(seg))
+            check_date(seg, at, 2, issues)
         elif tag == "N1":
             current_party = party(seg)
             (record["parties"] if node["level"] == "S" else node["parties"]).append(current_party)

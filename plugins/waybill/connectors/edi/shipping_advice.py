@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from waybill.connectors.edi.models import element, values
 from waybill.connectors.edi.shared_segments import (
     RecordIssue,
+    check_date,
     check_total,
     dated,
     party,
@@ -80,6 +81,7 @@ def build_shipping_advice(
             record["reporting_code"], record["depositor_order_number"] = v[1], v[2]
             record["shipment_date"], record["shipment_id"] = v[3], v[4]
             record["agent_shipment_id"], record["purchase_order"] = v[5], v[6]
+            check_date(seg, at, 3, issues)
         elif tag == "N1":
             current_party = party(seg)
             record["parties"].append(current_party)
@@ -91,6 +93,7 @@ def build_shipping_advice(
             )
         elif tag == "G62":
             record["dates"].append(dated(seg))
+            check_date(seg, at, 2, issues)
         elif tag == "NTE":
             record["notes"].append({"code": element(seg, 1), "text": element(seg, 2)})
         elif tag == "W27":

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from waybill.connectors.edi.models import element, values
 from waybill.connectors.edi.shared_segments import (
     RecordIssue,
+    check_date,
     check_total,
     dated,
     party,
@@ -82,6 +83,7 @@ def build_shipping_order(
             )
         elif tag == "G62":
             record["dates"].append(dated(seg))
+            check_date(seg, at, 2, issues)
         elif tag == "NTE":
             record["notes"].append({"code": element(seg, 1), "text": element(seg, 2)})
         elif tag == "W66":
