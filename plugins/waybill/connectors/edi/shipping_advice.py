@@ -123,9 +123,11 @@ def build_shipping_advice(
                 product_id=v[8],
                 lot_number=v[9],
             )
+            quantity(seg, at, 2, issues)
             amount = quantity(seg, at, 3, issues)
             if amount is not None:
                 shipped.append(amount)
+            quantity(seg, at, 4, issues)
         elif tag == "G69" and line is not None:
             line["description"] = line["description"] or element(seg, 1)
         elif tag == "W03":
