@@ -8,6 +8,7 @@ A 997 is a syntax acknowledgment: business checks (a 210 whose total is off) do 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -312,7 +313,9 @@ class AckFile:
     The text goes to a hidden temporary file in `outbound_dir` (created if missing); `commit`
     renames it to the deterministic name (overwriting a rerun's) and returns the path, or
     removes it and returns None when nothing needed acknowledging; `discard` removes it.
-    Raises OSError when the folder or file cannot be written.
+    Raises OSError when the folder or file cannot be created or renamed. A write that fails
+    while the parse runs (a full disk) never stops the parse: it is kept and raised by
+    `commit`, which publishes nothing then.
     """
 
     def __init__(self, outbound_dir: Path, *, now: datetime | None = None) -> None:
@@ -322,10 +325,21 @@ class AckFile:
         fd, tmp = tempfile.mkstemp(dir=self._dir, prefix=".997.", suffix=".tmp")
         self._tmp = Path(tmp)
         self._handle = os.fdopen(fd, "w", encoding="ascii", errors="replace", newline="")
-        self.writer = AckWriter(self._handle.write, now=now)
+        self._failed: OSError | None = None
+        self.writer = AckWriter(self._write, now=now)
+
+    def _write(self, text: str) -> None:
+        if self._failed is None:
+            try:
+                self._handle.write(text)
+            except OSError as exc:
+                self._failed = exc
 
     def commit(self) -> Path | None:
         """Publish the 997 atomically under its deterministic name; None when there is none."""
+        if self._failed is not None:
+            self.discard()
+            raise self._failed
         self._handle.close()
         name = self.writer.name()
         if name is None:
@@ -336,8 +350,9 @@ class AckFile:
         return target
 
     def discard(self) -> None:
-        """Drop the unfinished 997 (the file was not read through)."""
-        self._handle.close()
+        """Drop the unfinished 997 (the file was not read through, or a write failed)."""
+        with contextlib.suppress(OSError):  # a failed flush: the file is dropped anyway
+            self._handle.close()
         self._tmp.unlink(missing_ok=True)
 
 

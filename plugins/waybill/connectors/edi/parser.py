@@ -684,6 +684,22 @@ def parse_text_chunks(chunks: Iterable[str], source: str) -> ParseResult:
     return walker.result
 
 
+class _ReadError(Exception):
+    """The text could not be opened or read (an OSError from the chunk source, not a listener)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _reading(chunks: Callable[[], Iterable[str]]) -> Iterator[str]:
+    """Yield the chunks, turning an OSError raised while opening or reading into _ReadError."""
+    try:
+        yield from chunks()
+    except OSError as exc:
+        raise _ReadError(exc.strerror or str(exc)) from exc
+
+
 class X12Stream:
     """The transaction sets of one X12 text, yielded one at a time as each closes.
 
@@ -709,9 +725,9 @@ class X12Stream:
         """Yield each transaction set, in file order, once it is closed."""
         source = self.result.source
         try:
-            yield from _walk(self._walker, self._chunks())
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
+            yield from _walk(self._walker, _reading(self._chunks))
+        except _ReadError as exc:
+            reason = exc.reason
             self.result.read_error = f"{source}: cannot read: {reason}"
             self.result.errors.append(
                 EdiError(file=source, code="unreadable", message=f"cannot read: {reason}")
