@@ -94,3 +94,20 @@ def test_no_corpus_file_has_an_element_over_its_cap(x12_corpus: Path, name: str)
     result = parse_file(x12_corpus / name)
 
     assert not [str(e) for e in result.all_errors() if e.code == "element_too_long"]
+
+
+def test_an_st02_over_its_cap_rejects_its_set_and_is_cut_before_it_names_anything() -> None:
+    text = interchange([STATUS_214, STATUS_214]).replace("ST*214*0002", "ST*214*" + "7" * 5000)
+    text = text.replace("SE*8*0002", "SE*8*" + "7" * 5000)
+
+    result = parse_bytes(text.encode(), "st.edi")
+
+    sound, bad = result.transaction_sets
+    assert not sound.errors
+    assert bad.st_control == "7" * 10
+    assert [(e.code, e.element) for e in bad.errors] == [
+        ("element_too_long", "ST02"),
+        ("element_too_long", "SE02"),
+    ]
+    assert not bad.accepted
+    assert all(len(str(e)) < 400 for e in result.all_errors())

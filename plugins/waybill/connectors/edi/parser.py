@@ -49,8 +49,8 @@ if TYPE_CHECKING:
 
 CHUNK_SIZE = 1 << 20
 # A hostile file could produce an error per segment; past this many file-level errors the
-# rest are counted. Set errors are never dropped (they decide whether a set lands); past
-# MAX_SET_ERRORS in one set the rest are counted in its last error.
+# rest are counted. Set errors are not capped by it (they decide whether a set lands and
+# are dropped with the set); past MAX_SET_ERRORS in one set the rest are not listed.
 MAX_ERRORS = 1000
 MAX_SET_ERRORS = 100
 _ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
@@ -166,6 +166,13 @@ class _Walker:
             return
         if suspect:
             self._suspect(seg, position, tset)
+        if tag == "ST":
+            # Cut first: ST02 names the set in every later error.
+            over = self._cut_over_cap(seg)
+            self._st(seg, position)
+            if over is not None:
+                self._report_over_cap(seg, position, over, self.tset)
+            return
         if tag != "ISA":
             self._check_caps(seg, position, tset if tag == "SE" else None)
         if tag == "ISA":
@@ -174,8 +181,6 @@ class _Walker:
             return  # one error per run of orphan segments is enough
         elif tag == "GS":
             self._gs(seg, position)
-        elif tag == "ST":
-            self._st(seg, position)
         elif tag == "SE":
             self._se(seg, position)
         elif tag == "GE":
@@ -206,20 +211,37 @@ class _Walker:
         )
 
     def _check_caps(self, seg: Segment, position: int, tset: TransactionSet | None) -> None:
-        """Report an element longer than its cap (fatal for its set) and cut it to the cap + 1.
+        """Report an element longer than its cap (fatal for its set) and cut it to the cap + 1."""
+        over = self._cut_over_cap(seg)
+        if over is not None:
+            self._report_over_cap(seg, position, over, tset)
 
-        Cutting keeps a hostile 10 MB element out of the set's segments, dead letters and logs.
-        """
+    @staticmethod
+    def _cut_over_cap(seg: Segment) -> tuple[int, int, int, str] | None:
+        """Cut the first element over its cap to cap + 1 characters, so a hostile 10 MB value
+        goes no further (segments, errors, dead letters, logs); return (index, cap, length,
+        first 20 characters) or None."""
         found = over_cap(seg)
         if found is None:
-            return
+            return None
         index, cap = found
-        tag = seg[0]
         value = seg[index]
+        seg[index] = value[: cap + 1]
+        return index, cap, len(value), value[:20]
+
+    def _report_over_cap(
+        self,
+        seg: Segment,
+        position: int,
+        over: tuple[int, int, int, str],
+        tset: TransactionSet | None,
+    ) -> None:
+        index, cap, length, head = over
+        tag = seg[0]
         self.error(
             "element_too_long",
-            f"{element_name(tag, index)} is {len(value)} characters long, over its cap of"
-            f" {cap} (starts {value[:20]!r})",
+            f"{element_name(tag, index)} is {length} characters long, over its cap of"
+            f" {cap} (starts {head!r})",
             level=SYNTAX,
             tag=tag,
             position=position,
@@ -228,7 +250,6 @@ class _Walker:
             group=self.group,
             interchange=self.interchange,
         )
-        seg[index] = value[: cap + 1]
 
     def _suspect(self, seg: Segment, position: int, tset: TransactionSet | None) -> None:
         """Report the first element holding invalid bytes or control characters, then clean
