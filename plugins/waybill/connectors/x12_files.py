@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from waybill.connectors.edi import TransactionSet
+    from waybill.connectors.edi.acknowledgment import AckFile
     from waybill.connectors.http import HttpClient
     from waybill.sources import EntityConfig
 
@@ -92,19 +93,22 @@ def x12_file_items(
     commits the batch; a rerun rewrites the same name); a failure to write it is logged, not
     raised. Nothing is kept per set: memory stays flat whatever the file size.
     """
-    from waybill.connectors.edi import stream_file
+    from waybill.connectors.edi import ParseResult, stream_file
     from waybill.connectors.edi.acknowledgment import AckFile
 
-    ack: AckFile | None = None
-    if outbound_dir is not None:
-        try:
-            ack = AckFile(outbound_dir)
-        except OSError as exc:
-            log.error("%s: cannot write a 997 into %s: %s", path.name, outbound_dir, exc)
-    stream = stream_file(path, listener=ack.writer if ack else None)
-    result = stream.result
+    # Filled when iteration starts: nothing (no temporary 997) exists before that.
+    result = ParseResult(source=str(path), read_error="not read")
 
     def items() -> Iterator[Record | DeadLetter]:
+        nonlocal result
+        ack: AckFile | None = None
+        if outbound_dir is not None:
+            try:
+                ack = AckFile(outbound_dir)
+            except OSError as exc:
+                log.error("%s: cannot write a 997 into %s: %s", path.name, outbound_dir, exc)
+        stream = stream_file(path, listener=ack.writer if ack else None)
+        result = stream.result
         try:
             for tset in stream:
                 yield set_item(tset, entity, path.name)
@@ -125,7 +129,7 @@ def x12_file_items(
     return items(), sound
 
 
-def _publish(ack: Any, file_name: str, *, unread: bool) -> None:
+def _publish(ack: AckFile, file_name: str, *, unread: bool) -> None:
     """Publish the file's 997 (or drop it when the file could not be read); log, never raise."""
     try:
         if unread:

@@ -96,3 +96,36 @@ def test_a_large_file_lands_every_set_through_the_stream(x12_source, monkeypatch
 
     assert (result["read"], result["landed"], result["dead_lettered"]) == (300, 300, 0)
     assert result["files"] == {"BIG.edi": "archived"}
+
+
+def test_file_items_stream_records_then_file_errors_and_publish_the_997_once_read(
+    tmp_path,
+) -> None:
+    from waybill.connectors.x12_files import x12_file_items
+    from waybill.load.records import DeadLetter, Record
+    from waybill.sources import EntityConfig
+
+    entity = EntityConfig(
+        name="shipment_status",
+        kind="x12_files",
+        natural_key=("carrier_pro",),
+        transaction_set="214",
+    )
+    path = tmp_path / "in.edi"
+    path.write_text(interchange([status("PRO1"), status("PRO2")]).replace("GE*2*905", "GE*3*905"))
+    outbound = tmp_path / "outbound"
+
+    _never_read, untouched_sound = x12_file_items(path, entity, outbound)
+    items, sound = x12_file_items(path, entity, outbound)
+    first = next(items)
+    published_early = outbound.is_dir() and any(p.suffix == ".edi" for p in outbound.iterdir())
+    rest = list(items)
+
+    assert isinstance(first, Record) and first.natural_key == "PRO1"
+    assert not published_early  # the 997 waits until the whole file is read
+    assert isinstance(rest[0], Record)
+    assert [type(item) for item in rest[1:]] == [DeadLetter]
+    assert "GE01 declares 3 transaction sets, found 2" in rest[1].reason
+    assert not sound() and not untouched_sound()
+    # No temporary 997 left behind, none made for the items never read.
+    assert sorted(p.name for p in outbound.iterdir()) == ["997_SENDER_000000905.edi"]
