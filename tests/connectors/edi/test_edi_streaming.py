@@ -256,3 +256,23 @@ def test_long_newline_separated_text_is_split_at_line_breaks_past_the_segment_ca
     sets = list(stream)
 
     assert len(sets) == 20 and stream.result.ok, [str(e) for e in stream.result.errors]
+
+
+def test_streaming_mutated_files_never_raises_and_agrees_with_the_whole_parse() -> None:
+    import random
+
+    rng = random.Random(20241206)
+    base = interchange([STATUS_214, INVOICE_210, STATUS_214]).encode()
+    for _ in range(200):
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 10)):
+            data[rng.randrange(len(data))] = rng.choice(b"~*:\n\x00ABC0123456789")
+        data = data[: rng.randrange(len(data) + 1)]
+        whole = parse_bytes(bytes(data), "fuzz.edi")
+        text = bytes(data).decode("utf-8", "surrogateescape")
+
+        stream = stream_text_chunks([text[i : i + 11] for i in range(0, len(text), 11)], "fuzz.edi")
+        streamed = [summary(tset) for tset in stream]
+
+        assert streamed == [summary(tset) for tset in whole.transaction_sets]
+        assert [str(e) for e in stream.result.errors] == [str(e) for e in whole.errors]
