@@ -1,5 +1,5 @@
 # Waybill — every target sets itself up: a fresh machine needs only Python 3.11, pip and gcc.
-#   make demo [SEED=42] [SHIPMENTS=2000]   whole pipeline through Airflow against the sandbox
+#   make demo [SEED=42] [SHIPMENTS=2000] [DAYS=2] [FAULTS=0]   whole pipeline through Airflow, day by day
 #   make test                              lint + the whole suite (what CI runs)
 #   make airflow                           Airflow UI on http://127.0.0.1:8080 with these DAGs
 #   make bench                             benchmarks -> build/bench/results.json
@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 SEED ?= 42
 SHIPMENTS ?= 2000
 FAULTS ?= 0
+DAYS ?= 2
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
@@ -35,7 +36,7 @@ manifest dbt_project/target/manifest.json: $(STAMP) $(shell find dbt_project -na
 	$(BIN)/waybill dbt parse --quiet --no-version-check
 
 demo: setup
-	$(BIN)/waybill demo --seed $(SEED) --shipments $(SHIPMENTS) --faults $(FAULTS)
+	$(BIN)/waybill demo --seed $(SEED) --shipments $(SHIPMENTS) --faults $(FAULTS) --days $(DAYS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -52,6 +52,7 @@ UNSENT = ("pending", "awaiting_approval", "held")
 POLICIES = ("credit_and_rebill", "adjustment")
 DEFAULT_POLICY = "credit_and_rebill"
 APPROVAL_LIMIT_ENV = "WAYBILL_APPROVAL_LIMIT"
+CONTRACT_LIMITS_ENV = "WAYBILL_APPROVALS"
 
 TARGETS_SQL = """
 select
@@ -205,6 +206,15 @@ def approval_limit_from_env() -> Decimal | None:
     """The global approval limit (``$WAYBILL_APPROVAL_LIMIT``), or None when unset."""
     value = os.environ.get(APPROVAL_LIMIT_ENV, "").strip()
     return Decimal(value) if value else None
+
+
+def contract_limits_enabled() -> bool:
+    """Whether the customers' contract approval limits apply (``$WAYBILL_APPROVALS=contract``).
+
+    Off by default: with no one to approve, a pipeline would otherwise hold every large
+    document. The global ``$WAYBILL_APPROVAL_LIMIT`` applies whenever it is set.
+    """
+    return os.environ.get(CONTRACT_LIMITS_ENV, "").strip().lower() == "contract"
 
 
 class Thread:
