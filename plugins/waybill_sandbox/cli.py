@@ -189,7 +189,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     truth = sub.add_parser("truth", help="print the truth JSON")
     _common(truth)
     truth.add_argument("--out", default=None, help="write to this file instead of stdout")
-    _clock_option(truth, "the billing oracle's first tick: START, END (default), END-<H>h or ISO-8601")
+    _clock_option(
+        truth, "the billing oracle's first tick: START, END (default), END-<H>h or ISO-8601"
+    )
     truth.add_argument(
         "--tick-hours",
         type=float,

@@ -359,7 +359,11 @@ def load_policies(conn: psycopg.Connection, schema: str) -> dict[str, tuple[str,
     query = sql.SQL("select customer_id, amendment_policy, approval_limit from {table}").format(
         table=sql.Identifier(schema, "dim_customers")
     )
-    return {r[0]: (r[1] if r[1] in POLICIES else DEFAULT_POLICY, r[2]) for r in conn.execute(query)}
+    use_limits = contract_limits_enabled()
+    return {
+        r[0]: (r[1] if r[1] in POLICIES else DEFAULT_POLICY, r[2] if use_limits else None)
+        for r in conn.execute(query)
+    }
 
 
 def open_holds(conn: psycopg.Connection) -> set[str]:
