@@ -716,6 +716,7 @@ def plan_documents(
             continue
         planner.bill(thread, target)
     write_plan(conn, planner.plan)
+    hold_rule_breakers(conn, planner.plan, run_id)
     if planner.plan.new or planner.plan.cancel:
         log.info("documents planned: %s", planner.plan.counts())
     return planner.plan
@@ -759,6 +760,32 @@ def write_plan(conn: psycopg.Connection, plan: Plan) -> None:
                     for row in plan.new
                 ],
             )
+
+
+def hold_rule_breakers(conn: psycopg.Connection, plan: Plan, run_id: str | None) -> int:
+    """Hold the documents just planned for any thread that now breaks a ``billing_documents``
+    rule (a credit above what was billed, a credit without its invoice, ...): status ``held``,
+    the rule and what it observed as the reason. Returns how many were held."""
+    from expectations.suites import billing_documents
+
+    if not plan.new:
+        return 0
+    planned = {(row["invoice_id"], row["version"]) for row in plan.new}
+    breaking: dict[str, str] = {}
+    for rule in billing_documents.RULES:
+        for invoice_id, observed in conn.execute(rule.sql("ops.billing_outbox", "ops")):
+            breaking.setdefault(invoice_id, f"{rule.name}: {observed}")
+    held = [(inv, ver, breaking[inv]) for inv, ver in sorted(planned) if inv in breaking]
+    if held:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "update ops.billing_outbox set status = 'held', last_error = %s"
+                " where invoice_id = %s and version = %s",
+                [(reason, inv, ver) for inv, ver, reason in held],
+            )
+            record_events(cur, [(inv, ver, "held", reason, run_id) for inv, ver, reason in held])
+        log.error("held %d planned documents breaking billing_documents rules", len(held))
+    return len(held)
 
 
 def record_events(
