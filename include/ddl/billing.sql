@@ -43,6 +43,9 @@ alter table ops.billing_outbox add column if not exists purpose text not null de
 alter table ops.billing_outbox add column if not exists original_version integer;
 alter table ops.billing_outbox add column if not exists dispute_id text;
 alter table ops.billing_outbox add column if not exists content_sha256 text;
+-- The lines a content-setting document brings its thread to (what the mart said then): the
+-- next change is described against them.
+alter table ops.billing_outbox add column if not exists content_lines jsonb;
 alter table ops.billing_outbox add column if not exists cause text;
 alter table ops.billing_outbox add column if not exists approval_required boolean not null
     default false;

@@ -120,6 +120,12 @@ def test_an_unsent_document_is_replaced_and_a_posted_one_amended(scratch_schema,
         (3, "credit_note", "amendment_credit", "pending", "112.50", 2),
         (4, "invoice", "replacement", "pending", "114.50", None),
     ]
+    causes = _rows(
+        "select distinct cause from ops.billing_document_events"
+        " where invoice_id like %s and version > 2 and status = 'pending'",
+        (f"{prefix}%",),
+    )
+    assert causes == [("changed after posting: FUEL 12.50→13.50, LINEHAUL 100.00→101.00",)]
     again = apply_gate(f"d-{prefix}", schema=scratch_schema, require_verdict=False)
     assert again["enqueued"] == 0
 

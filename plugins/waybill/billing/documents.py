@@ -80,7 +80,9 @@ DOCUMENTS_SQL = """
 select
     invoice_id, version, kind, purpose, status, total_amount, content_sha256,
     original_version, dispute_id, attempts, shipment_id, customer_id, currency,
-    case when content_sha256 is null and kind = 'invoice' then body -> 'lines' end as lines
+    case when content_sha256 is null and kind = 'invoice' then body -> 'lines' end as lines,
+    coalesce(content_lines, case when kind = 'invoice' and purpose in ('first', 'rebill')
+        then body -> 'lines' end) as content_lines
 from ops.billing_outbox
 where status not in ('cancelled', 'rejected')
 order by invoice_id, version
@@ -127,6 +129,7 @@ class Document:
     shipment_id: str | None
     customer_id: str
     currency: str
+    content_lines: list[dict[str, Any]] | None = None
 
     @property
     def live(self) -> bool:
@@ -182,6 +185,30 @@ def canonical_sha256(value: Any) -> str:
 def lines_sha256(lines: list[dict[str, Any]]) -> str:
     """A hash of what invoice lines bill: charge code, description and amount per line."""
     return canonical_sha256([[ln["charge_code"], ln["description"], ln["amount"]] for ln in lines])
+
+
+def describe_change(before: list[dict[str, Any]] | None, after: list[dict[str, Any]]) -> str:
+    """Which charges changed, for the document's cause: ``LINEHAUL 100.00→130.00, +LIFTGATE
+    85.00, −RESIDENTIAL 6.00``."""
+    if before is None:
+        return "billable content changed after posting"
+
+    def amounts(lines: list[dict[str, Any]]) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = {}
+        for line in lines:
+            out[line["charge_code"]] = out.get(line["charge_code"], ZERO) + Decimal(line["amount"])
+        return out
+
+    old, new = amounts(before), amounts(after)
+    parts = []
+    for code in sorted(set(old) | set(new)):
+        if code not in old:
+            parts.append(f"+{code} {money(new[code])}")
+        elif code not in new:
+            parts.append(f"−{code} {money(old[code])}")
+        elif old[code] != new[code]:
+            parts.append(f"{code} {money(old[code])}→{money(new[code])}")
+    return "changed after posting: " + (", ".join(parts) or "descriptions only")
 
 
 def money(value: Decimal) -> str:
@@ -268,6 +295,18 @@ class Thread:
                 return doc.content_sha256
         return None
 
+    @property
+    def billed_lines(self) -> list[dict[str, Any]] | None:
+        """The lines behind :attr:`billed_content`, when recorded."""
+        for doc in sorted(self.live, key=lambda d: d.version, reverse=True):
+            if doc.purpose == "dispute_credit":
+                continue
+            if doc.purpose == "revocation_credit":
+                return None
+            if doc.content_sha256 is not None:
+                return doc.content_lines
+        return None
+
     def dispute_credits(self) -> list[Document]:
         """Live credit notes granted on disputes."""
         return [d for d in self.live if d.purpose == "dispute_credit"]
@@ -315,6 +354,7 @@ def load_threads(conn: psycopg.Connection) -> dict[str, Thread]:
             shipment_id=row[10],
             customer_id=row[11],
             currency=row[12],
+            content_lines=row[14],
         )
         by_thread.setdefault(doc.invoice_id, []).append(doc)
     return {key: Thread(key, docs) for key, docs in by_thread.items()}
@@ -411,6 +451,7 @@ class Planner:
         shipment_id: str | None,
         cause: str,
         content_sha256: str | None = None,
+        content_lines: list[dict[str, Any]] | None = None,
         original: Document | None = None,
         dispute_id: str | None = None,
         reason_code: str | None = None,
@@ -459,6 +500,7 @@ class Planner:
             "status": "awaiting_approval" if needs_approval else "pending",
             "approval_required": needs_approval,
             "content_sha256": content_sha256,
+            "content_lines": content_lines,
             "original_version": original.version if original else None,
             "dispute_id": dispute_id,
             "shipment_id": shipment_id,
@@ -480,6 +522,7 @@ class Planner:
             shipment_id=shipment_id,
             customer_id=customer_id,
             currency=currency,
+            content_lines=content_lines,
         )
         thread.add(doc)
         return doc
@@ -592,9 +635,11 @@ class Planner:
                 shipment_id=target.shipment_id,
                 cause="first billing" if purpose == "first" else "billable again",
                 content_sha256=content,
+                content_lines=target.lines,
                 invoice_date=target.invoice_date if purpose == "first" else None,
             )
             return
+        change = describe_change(thread.billed_lines, target.lines)
         policy = self.policies.get(target.customer_id, (DEFAULT_POLICY, None))[0]
         conceded = sum((d.total for d in concessions), ZERO)
         wanted = target.total - conceded
@@ -617,8 +662,9 @@ class Planner:
                     customer_id=target.customer_id,
                     currency=target.currency,
                     shipment_id=target.shipment_id,
-                    cause="billable content changed after posting",
+                    cause=change,
                     content_sha256=content,
+                    content_lines=target.lines,
                 )
                 return
             if delta < ZERO:
@@ -629,12 +675,14 @@ class Planner:
                         invoice,
                         remaining,
                         purpose="amendment_credit",
-                        cause="billable content changed after posting",
+                        cause=change,
                         order_number=target.order_number,
                     )
                     if credit is not None:
                         credit.content_sha256 = content
+                        credit.content_lines = target.lines
                         self.plan.new[-1]["content_sha256"] = content
+                        self.plan.new[-1]["content_lines"] = target.lines
                         remaining -= credit.total
                     if remaining <= ZERO:
                         break
@@ -646,7 +694,7 @@ class Planner:
                 invoice,
                 thread.open_balance(invoice.version),
                 purpose="amendment_credit",
-                cause="billable content changed after posting",
+                cause=change,
                 order_number=target.order_number,
             )
         lines = [dict(line) for line in target.lines]
@@ -669,8 +717,9 @@ class Planner:
             customer_id=target.customer_id,
             currency=target.currency,
             shipment_id=target.shipment_id,
-            cause="billable content changed after posting",
+            cause=change,
             content_sha256=content,
+            content_lines=target.lines,
         )
 
 
@@ -726,12 +775,12 @@ INSERT_SQL = """
 insert into ops.billing_outbox (
     invoice_id, version, document_id, idempotency_key, kind, purpose, customer_id, currency,
     total_amount, body, body_sha256, status, approval_required, content_sha256,
-    original_version, dispute_id, shipment_id, cause, run_id
+    original_version, dispute_id, shipment_id, cause, run_id, content_lines
 ) values (
     %(invoice_id)s, %(version)s, %(document_id)s, %(idempotency_key)s, %(kind)s, %(purpose)s,
     %(customer_id)s, %(currency)s, %(total_amount)s, %(body)s, %(body_sha256)s, %(status)s,
     %(approval_required)s, %(content_sha256)s, %(original_version)s, %(dispute_id)s,
-    %(shipment_id)s, %(cause)s, %(run_id)s
+    %(shipment_id)s, %(cause)s, %(run_id)s, %(content_lines)s
 )
 """
 
@@ -752,7 +801,19 @@ def write_plan(conn: psycopg.Connection, plan: Plan) -> None:
                 cur, [(inv, ver, "cancelled", reason, None) for inv, ver, reason in plan.cancel]
             )
         if plan.new:
-            cur.executemany(INSERT_SQL, [{**row, "body": Jsonb(row["body"])} for row in plan.new])
+            cur.executemany(
+                INSERT_SQL,
+                [
+                    {
+                        **row,
+                        "body": Jsonb(row["body"]),
+                        "content_lines": Jsonb(row["content_lines"])
+                        if row["content_lines"] is not None
+                        else None,
+                    }
+                    for row in plan.new
+                ],
+            )
             record_events(
                 cur,
                 [
