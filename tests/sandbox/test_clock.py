@@ -33,7 +33,7 @@ FEEDS = {
 }
 
 
-def read_feed(base: str, feed: str, position=None, size: int = 20) -> tuple[list, list, object]:
+def read_feed(base: str, feed: str, position=None, size: int = 40) -> tuple[list, list, object]:
     """Page through ``feed`` from ``position``. Returns (records before the last page, records of
     the last page, the position that fetched the last page) — what a connector stores to resume."""
     path, kind, key, _ = FEEDS[feed]
