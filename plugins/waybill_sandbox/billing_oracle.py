@@ -123,7 +123,7 @@ def _event_times(s: Shipment) -> list[int]:
 def simulate(s: Shipment, ticks: list[int]) -> OracleResult:
     """Run the policy for shipment ``s`` over ``ticks`` (sorted)."""
     relevant = {ticks[0]}
-    for t in _event_times(s):
+    for t in _event_times(s) if len(ticks) > 1 else ():
         k = bisect.bisect_left(ticks, t)
         if k < len(ticks):
             relevant.add(ticks[k])
