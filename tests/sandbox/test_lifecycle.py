@@ -125,7 +125,8 @@ def test_pod_reversals_show_in_pods_and_track_apis_until_corrected():
     reversals = [s for s in changed.iter_shipments() if s.change_kind == "pod_reversal"]
     ridgeline = [s for s in reversals if s.carrier.carrier_code == "ridgeline"]
     parcel = [s for s in reversals if s.carrier.carrier_code == "parcelco"]
-    assert ridgeline and parcel
+    swiftex = [s for s in reversals if s.carrier.carrier_code == "swiftex"]
+    assert ridgeline and parcel and swiftex
     assert {s.pod_corrected_at is None for s in reversals} == {True, False}
     with running_sandbox(seed=SEED, shipments=800, changes=0.8) as base:
         pods, token = [], None
@@ -148,6 +149,17 @@ def test_pod_reversals_show_in_pods_and_track_apis_until_corrected():
             ).json()["trackResponse"]["shipment"][0]["package"][0]
             assert ("deliveryInformation" in package) == (s.pod_corrected_at is not None)
             assert package["deliveryDate"][0]["type"] == "DEL"
+        body = {
+            "includeDetailedScans": True,
+            "trackingInfo": [
+                {"trackingNumberInfo": {"trackingNumber": s.tracking_number}} for s in swiftex[:30]
+            ],
+        }
+        results = httpx.post(f"{base}/carriers/swiftex/track/v1/trackingnumbers", json=body).json()
+        for s, entry in zip(swiftex, results["output"]["completeTrackResults"], strict=False):
+            result = entry["trackResults"][0]
+            assert ("deliveryDetails" in result) == (s.pod_corrected_at is not None)
+            assert any(d["type"] == "ACTUAL_DELIVERY" for d in result["dateAndTimes"])
 
 
 def test_contracts_carry_amendment_policy_and_approval_limit(changed):
