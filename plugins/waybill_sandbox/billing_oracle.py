@@ -4,9 +4,11 @@ It simulates a pipeline that runs at ``clock`` and then every ``tick_hours`` up 
 (the horizon is always the last tick), seeing at each tick ``T`` exactly what the sandbox exposes at
 ``T``, and every document it posts is accepted at ``T``. Policy, per shipment:
 
-1. The shipment is **billable** at ``T`` when its delivered event is published, a POD is received
-   and not reversed (a corrected POD counts), no damage exception is published, the customer is not
-   on credit hold at ``T``, no active charge is out of contract (``TMS_DEFAULT_TARIFF``), the order
+1. The shipment is **billable** at ``T`` when it is delivered (parcel: its delivered event is
+   published, which is when the Track API shows the delivery and POD; LTL: the POD record says so),
+   a POD is received and not reversed (a corrected POD counts), no damage exception is published
+   (its event's publication time, also for Ridgeline whose 214 file may be released later), the
+   customer is not on credit hold at ``T``, no active charge is out of contract (``TMS_DEFAULT_TARIFF``), the order
    is not cancelled, and it has at least one active charge.
 2. **First invoice** at the first tick it is billable: the sum of its active charges (latest
    revision) visible at ``T``.
@@ -81,7 +83,11 @@ def _view(s: Shipment, t: int) -> tuple[bool, bool, tuple[tuple[str, int], ...],
         and not (s.pod_corrected_at is not None and s.pod_corrected_at <= t)
     )
     cancelled = s.is_cancelled(t)
-    delivered = any(e.milestone == "delivered" and e.published_at <= t for e in s.events)
+    # LTL: the POD record (and the TMS) say delivered; parcel: the Track API shows the delivery
+    # (and its POD) once the delivered event is published.
+    delivered = s.carrier.mode == "LTL" or any(
+        e.milestone == "delivered" and e.published_at <= t for e in s.events
+    )
     damaged = any(e.milestone == "damaged" and e.published_at <= t for e in s.events)
     billable = (
         delivered
@@ -117,7 +123,7 @@ def _event_times(s: Shipment) -> list[int]:
 def simulate(s: Shipment, ticks: list[int]) -> OracleResult:
     """Run the policy for shipment ``s`` over ``ticks`` (sorted)."""
     relevant = {ticks[0]}
-    for t in _event_times(s):
+    for t in _event_times(s) if len(ticks) > 1 else ():
         k = bisect.bisect_left(ticks, t)
         if k < len(ticks):
             relevant.add(ticks[k])

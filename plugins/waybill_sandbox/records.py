@@ -335,6 +335,7 @@ def tms_charge(s: Shipment, sub: int) -> dict:
             1,
             c.created_at,
         )
+    created = iso_naive_local(c.created_at, TMS_TZ)
     return {
         "charge_id": charge_id(s, c.charge_number),
         "tms_shipment_id": s.tms_shipment_id,
@@ -347,10 +348,10 @@ def tms_charge(s: Shipment, sub: int) -> dict:
         "cost_currency": "USD",
         "rate_card_id": c.rate_card_id if c.in_contract else None,
         "rate_source": "CONTRACT" if c.in_contract else "TMS_DEFAULT_TARIFF",
-        "created_at": iso_naive_local(c.created_at, TMS_TZ),
+        "created_at": created,
         "status": status,
         "revision": revision,
-        "updated_at": iso_naive_local(updated, TMS_TZ),
+        "updated_at": created if updated == c.created_at else iso_naive_local(updated, TMS_TZ),
     }
 
 

@@ -23,13 +23,18 @@ def truth_of(
     faults: FaultConfig | None = None,
     *,
     changes: float = 0.0,
+    days: int | None = None,
     clock: int | None = None,
     tick_hours: float = 24.0,
 ) -> dict:
     """The parsed truth JSON of a world (``clock``/``tick_hours``: the billing oracle's runs)."""
     buf = io.StringIO()
     write_truth(
-        World(seed, shipments, changes=changes), buf, faults, clock=clock, tick_hours=tick_hours
+        World(seed, shipments, days=days, changes=changes),
+        buf,
+        faults,
+        clock=clock,
+        tick_hours=tick_hours,
     )
     return json.loads(buf.getvalue())
 
