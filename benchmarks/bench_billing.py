@@ -82,6 +82,17 @@ def _restore(saved: dict[str, str | None]) -> None:
 LINES_TABLE = "public.bench_invoice_lines"
 
 
+def _customers(url: str) -> list[dict]:
+    """The sandbox ERP's customers (one page holds them all)."""
+    import requests
+
+    response = requests.get(
+        f"{url}/erp/customers", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+    )
+    response.raise_for_status()
+    return response.json()["data"]
+
+
 def _lines(conn, customers: list[dict], threads: range, bump: set[int]) -> None:
     """(Re)write the scratch mart: one two-line invoice per thread; ``bump`` ones cost more."""
     conn.execute(f"drop table if exists {LINES_TABLE}")
@@ -125,8 +136,6 @@ def _amendments(limit: float) -> tuple[float, float]:
     import statistics
     import time
 
-    import requests
-
     from waybill import warehouse
     from waybill.billing.run import post_invoices
     from waybill.load.schema import ensure_ops_schema
@@ -135,9 +144,7 @@ def _amendments(limit: float) -> tuple[float, float]:
     with running_sandbox(seed=42, shipments=30, erp_token=TOKEN, erp_rate_limit=limit) as url:
         saved = _point_connections_at(url)
         try:
-            customers = requests.get(
-                f"{url}/erp/customers", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
-            ).json()["data"]
+            customers = _customers(url)
             with warehouse.connect() as conn:
                 ensure_ops_schema(conn)
                 _lines(conn, customers, range(INVOICES // 2), set())
@@ -180,7 +187,6 @@ def _amendments(limit: float) -> tuple[float, float]:
 
 def _post_rate(limit: float) -> float:
     """Queue ``INVOICES`` valid invoices and post them to a sandbox ERP limited to ``limit``/s."""
-    import requests
 
     from waybill import warehouse
     from waybill.billing.invoices import body_sha256, invoice_body
@@ -191,9 +197,7 @@ def _post_rate(limit: float) -> float:
     with running_sandbox(seed=42, shipments=30, erp_token=TOKEN, erp_rate_limit=limit) as url:
         saved = _point_connections_at(url)
         try:
-            customers = requests.get(
-                f"{url}/erp/customers", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
-            ).json()["data"]
+            customers = _customers(url)
             with warehouse.connect() as conn:
                 ensure_ops_schema(conn)
                 with (

@@ -128,14 +128,7 @@ def run_demo(seed: int, shipments: int, faults: float = 0.0, days: int = 2) -> i
 
 def _advance_clock(base_url: str, token: str, hours: int) -> str:
     """Move the sandbox clock ``hours`` forward; return the new clock (ISO-8601 UTC)."""
-    response = requests.post(
-        f"{base_url}/admin/clock",
-        json={"advance_hours": hours},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=60,
-    )
-    response.raise_for_status()
-    return response.json()["clock"]
+    return _admin_clock(base_url, token, {"advance_hours": hours})
 
 
 def ledger_vs_truth(
@@ -256,8 +249,17 @@ def sandbox(
 
 def _clock(base_url: str, token: str) -> str:
     """The sandbox clock now (ISO-8601 UTC)."""
-    response = requests.get(
-        f"{base_url}/admin/clock", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    return _admin_clock(base_url, token)
+
+
+def _admin_clock(base_url: str, token: str, move: dict[str, Any] | None = None) -> str:
+    """GET (or, with ``move``, POST) the sandbox's ``/admin/clock``; return its clock."""
+    response = requests.request(
+        "POST" if move else "GET",
+        f"{base_url}/admin/clock",
+        json=move,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
     )
     response.raise_for_status()
     return response.json()["clock"]

@@ -38,6 +38,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
+from psycopg.rows import class_row, dict_row
 
 if TYPE_CHECKING:
     import psycopg
@@ -78,9 +79,10 @@ group by invoice_id
 
 DOCUMENTS_SQL = """
 select
-    invoice_id, version, kind, purpose, status, total_amount, content_sha256,
+    invoice_id, version, kind, purpose, status, total_amount as total, content_sha256,
     original_version, dispute_id, attempts, shipment_id, customer_id, currency,
-    case when content_sha256 is null and kind = 'invoice' then body -> 'lines' end as lines,
+    case when content_sha256 is null and kind = 'invoice' then body -> 'lines' end
+        as legacy_lines,
     coalesce(content_lines, case when kind = 'invoice' and purpose in ('first', 'rebill')
         then body -> 'lines' end) as content_lines
 from ops.billing_outbox
@@ -321,42 +323,20 @@ def load_targets(conn: psycopg.Connection, lines_table: str) -> dict[str, Target
     """Read the gated batch, one :class:`Target` per thread."""
     schema, table = lines_table.split(".")
     query = sql.SQL(TARGETS_SQL).format(lines=sql.Identifier(schema, table))
-    targets = {}
-    for row in conn.execute(query):
-        targets[row[0]] = Target(
-            invoice_id=row[0],
-            shipment_id=row[1],
-            order_number=row[2],
-            customer_id=row[3],
-            currency=row[4],
-            invoice_date=row[5],
-            lines=row[6],
-        )
-    return targets
+    with conn.cursor(row_factory=class_row(Target)) as cur:
+        return {target.invoice_id: target for target in cur.execute(query)}
 
 
 def load_threads(conn: psycopg.Connection) -> dict[str, Thread]:
     """Read every thread's documents (cancelled and rejected ones are history only)."""
     by_thread: dict[str, list[Document]] = {}
-    for row in conn.execute(DOCUMENTS_SQL):
-        doc = Document(
-            invoice_id=row[0],
-            version=row[1],
-            kind=row[2],
-            purpose=row[3],
-            status=row[4],
-            total=Decimal(row[5]),
-            # Rows queued before documents were versioned carry their lines only.
-            content_sha256=row[6] if row[13] is None else lines_sha256(row[13]),
-            original_version=row[7],
-            dispute_id=row[8],
-            attempts=row[9],
-            shipment_id=row[10],
-            customer_id=row[11],
-            currency=row[12],
-            content_lines=row[14],
-        )
-        by_thread.setdefault(doc.invoice_id, []).append(doc)
+    with conn.cursor(row_factory=dict_row) as cur:
+        for row in cur.execute(DOCUMENTS_SQL):
+            legacy_lines = row.pop("legacy_lines")
+            if legacy_lines is not None:  # queued before documents were versioned
+                row["content_sha256"] = lines_sha256(legacy_lines)
+            doc = Document(**row)
+            by_thread.setdefault(doc.invoice_id, []).append(doc)
     return {key: Thread(key, docs) for key, docs in by_thread.items()}
 
 
