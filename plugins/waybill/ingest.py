@@ -21,7 +21,7 @@ from waybill.connections import get_endpoint
 from waybill.connectors.http import HttpClient, RateLimiter
 from waybill.connectors.rest import Page, iter_pages, since_param
 from waybill.load.copy import chunked, current_watermark, load_batch
-from waybill.load.schema import ensure_ops_schema
+from waybill.load.schema import ensure_ops_schema, ensure_raw_table
 from waybill.sources import get_source
 
 if TYPE_CHECKING:
@@ -157,6 +157,8 @@ def _ingest_files(source: SourceConfig, entity: EntityConfig, run_id: str | None
     files: dict[str, str] = {}
     with warehouse.connect() as conn:
         ensure_ops_schema(conn)
+        # The raw table exists from the first run, files or not: staging reads it either way.
+        ensure_raw_table(conn, source.name, entity.name)
         for path in pending_files(folder, entity.pattern):
             status, result = _ingest_file(conn, source, entity, path, run_id)
             files[path.name] = status

@@ -189,3 +189,13 @@ def _payload_envelope(source: str) -> dict:
         return conn.execute(
             f"select payload -> 'envelope' from raw.\"{source}__shipment_status\" limit 1"
         ).fetchone()[0]
+
+
+def test_an_empty_drop_still_creates_the_raw_table(file_source):
+    """Staging reads raw.<source>__<entity> from the first run, before any file arrived."""
+    name, _inbound, _ = file_source
+
+    result = ingest_entity(name, "shipment_status")
+
+    assert (result["read"], result["files"]) == (0, {})
+    assert _count(f"{name}__shipment_status") == 0
