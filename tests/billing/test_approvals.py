@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -158,11 +158,15 @@ def _run_post_billing(
     dag = dag_bag().dags["post_billing"]
     errors: list[BaseException] = []
 
+    finished = threading.Event()
+
     def play() -> None:
         try:
             finance()
         except BaseException as exc:  # reported to the test, which fails on it
             errors.append(exc)
+            while not finished.wait(1):
+                _fail_waiting_tasks()  # or dag.test() would wait for an answer for ever
 
     saved = {t.task_id: (t.retries, getattr(t, "response_timeout", None)) for t in dag.tasks}
     player = threading.Thread(target=play, daemon=True)
@@ -174,6 +178,7 @@ def _run_post_billing(
         player.start()
         dag_run = dag.test(mark_success_pattern=SKIPPED_STEPS)
     finally:
+        finished.set()
         for t in dag.tasks:
             t.retries = saved[t.task_id][0]
         dag.get_task(APPROVAL_TASK).response_timeout = saved[APPROVAL_TASK][1]
@@ -181,14 +186,37 @@ def _run_post_billing(
     return dag_run, errors
 
 
+def _fail_waiting_tasks() -> None:
+    """Fail post_billing's tasks parked for input, so a run whose finance thread broke ends."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+    from sqlalchemy import update
+
+    with create_session() as session:
+        session.execute(
+            update(TaskInstance)
+            .where(
+                TaskInstance.dag_id == "post_billing",
+                TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
+            )
+            .values(state=TaskInstanceState.FAILED)
+        )
+
+
 def _wait_for_request(api: ApiServer, seconds: float = 90) -> dict:
-    """The approval task's open Human-in-the-loop detail, once the run has written it."""
+    """The approval task's open Human-in-the-loop detail, once the run has written it.
+
+    Only details written from now on count: a timed-out request stays unanswered for good.
+    """
+    since = datetime.now(UTC).isoformat()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         found = api.get(
             "/dags/post_billing/dagRuns/~/hitlDetails",
             task_id=APPROVAL_TASK,
             response_received="false",
+            created_at_gte=since,
         )["hitl_details"]
         if found:
             return found[0]
