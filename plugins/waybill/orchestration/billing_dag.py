@@ -3,6 +3,7 @@ approval of the documents over the limit, the report."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -11,14 +12,17 @@ from airflow.sdk import DAG, task
 from airflow.task.trigger_rule import TriggerRule
 
 from waybill.billing.approvals import response_timeout
+from waybill.billing.paths import run_folder
 from waybill.orchestration.assets import MARTS_BILLING
 from waybill.orchestration.defaults import DAG_KWARGS
-from waybill.quality.gate_operator import QualityGateOperator
+from waybill.quality.gate_operator import VERDICT_XCOM_KEY, QualityGateOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
 
     from waybill.billing.approvals import Waiting
+
+log = logging.getLogger(__name__)
 
 LIST_APPROVALS = "list_approvals"
 
@@ -117,8 +121,30 @@ def build_billing_dag(doc_md: str | None = None) -> DAG:
         gate: BaseOperator = QualityGateOperator(
             task_id="gate_billing_ready",
             configure_checkpoint=_billing_gate_checkpoint,
+            run_folder=run_folder,  # GX Data Docs and the gate summary go with the run's report
             retries=0,  # a failed gate is a verdict, not a glitch
         )
+
+        # Pass or fail, billing records what the gate decided (the gate knows nothing of billing).
+        @task(trigger_rule=TriggerRule.ALL_DONE)
+        def record_gate_verdict() -> dict | None:
+            """Record the gate's verdict (its XCom) in ``ops.billing_runs``; None if it gave none."""
+            from airflow.sdk import get_current_context
+
+            from waybill.billing.run import record_gate
+
+            context = get_current_context()
+            verdict = context["ti"].xcom_pull(task_ids=gate.task_id, key=VERDICT_XCOM_KEY)
+            if verdict is None:
+                log.warning("the gate gave no verdict (it crashed before deciding)")
+                return None
+            record_gate(
+                context["run_id"],
+                passed=verdict["passed"],
+                message=verdict["message"],
+                seconds=verdict["seconds"],
+            )
+            return verdict
 
         @task
         def hold_and_enqueue() -> dict:
@@ -153,7 +179,7 @@ def build_billing_dag(doc_md: str | None = None) -> DAG:
             task_id="approve_documents",
             documents_task_id=LIST_APPROVALS,
             response_timeout=response_timeout(),
-            retries=0,  # a retry would ask finance again for an answer already given
+            # A retry (the decision could not be written) asks again: nothing was decided yet.
         )
 
         @task
@@ -194,15 +220,17 @@ def build_billing_dag(doc_md: str | None = None) -> DAG:
 
             raise RuntimeError(run_failure_message(get_current_context()["run_id"]))
 
-        enqueue, posted, waiting, approved = (
+        verdict, enqueue, posted, waiting, approved = (
+            record_gate_verdict(),
             hold_and_enqueue(),
             post_to_erp(),
             list_approvals(),
             post_approved(),
         )
+        gate >> verdict >> enqueue  # and the gate itself: its failure stops the enqueueing
         gate >> enqueue >> [posted, waiting]
         posted >> write_report()
         waiting >> approve
         [posted, approve] >> approved >> refresh_report()
-        [gate, enqueue, posted, waiting, approve, approved] >> fail_run()
+        [gate, verdict, enqueue, posted, waiting, approve, approved] >> fail_run()
     return dag
