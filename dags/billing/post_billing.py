@@ -6,7 +6,8 @@ Airflow runs this DAG when the billing mart is rebuilt.
 1. **gate_billing_ready** — the Great Expectations checkpoint (`expectations/`: `billing_ready` on
    `marts.fct_invoice_lines`, `warehouse_health` on `ops.load_batches`). A failed *critical batch*
    expectation (duplicate invoice keys, a source stale past its SLA) fails the run naming the
-   expectation and its count: nothing posts.
+   expectation and its count: nothing posts. The gate pushes its verdict to XCom;
+   **record_gate_verdict** (which runs whatever the gate did) records it in `ops.billing_runs`.
 2. **hold_and_enqueue** — invoices breaking a *row* rule go to `ops.billing_holds` (invoice, rule,
    observed value, time); for the rest, the planner queues each shipment's next ERP documents in
    `ops.billing_outbox`, in the same transaction: the first invoice, or — when billable content
