@@ -335,3 +335,87 @@ def _sweep_awaiting_input_timeouts() -> None:
 
     runner = SimpleNamespace(log=logging.getLogger("scheduler-sweep"))
     SchedulerJobRunner.check_awaiting_input_timeouts(runner)
+
+
+# The decision itself, on outbox rows (no Airflow).
+
+
+@pytest.fixture
+def waiting(outbox_cleanup) -> list:
+    """Two invoices awaiting approval (prefix ``INV-APPR-``); yields them as finance sees them."""
+    from tests.billing.outbox_rows import add_pending
+    from waybill.billing.approvals import awaiting
+    from waybill.load.schema import ensure_ops_schema
+
+    prefix = "INV-APPR-"
+    outbox_cleanup.append(prefix)
+    with warehouse.connect(autocommit=True) as conn:
+        ensure_ops_schema(conn)
+        # outbox_cleanup leaves the event log alone; a rerun must start from no events.
+        conn.execute(
+            "delete from ops.billing_document_events where invoice_id like %s", (f"{prefix}%",)
+        )
+    add_pending(prefix, [{"customer_id": "C0001", "currency": "USD"}], 2)
+    _sql(
+        "update ops.billing_outbox set status = 'awaiting_approval', approval_required = true,"
+        " document_id = invoice_id where invoice_id like %s",
+        (f"{prefix}%",),
+    )
+    with warehouse.connect() as conn:
+        return [doc for doc in awaiting(conn) if doc.invoice_id.startswith(prefix)]
+
+
+def _decide(documents: list, chosen: list[str], **kwargs: Any) -> dict[str, int]:
+    from waybill.billing.approvals import decide
+
+    with warehouse.connect() as conn:
+        return decide(
+            conn, documents, chosen, decided_by=USER, decided_at=datetime.now(UTC), **kwargs
+        )
+
+
+def test_hold_all_wins_and_a_second_answer_changes_nothing(waiting):
+    first, second = waiting
+    assert first.option == "INV-APPR-0000 · C0001 · 100.25 USD"
+
+    assert _decide(waiting, [first.option, HOLD_ALL]) == {
+        "approved": 0,
+        "rejected": 2,
+        "timed_out": 0,
+    }
+    assert _decide(waiting, [first.option]) == {"approved": 0, "rejected": 0, "timed_out": 0}
+
+    assert _outbox(first.invoice_id) == ("held", "approval_rejected", USER, True)
+    assert _outbox(second.invoice_id) == ("held", "approval_rejected", USER, True)
+    assert _events(first.invoice_id) == [("held", "approval_rejected", USER)]
+
+
+def test_a_timeout_ignores_any_choice_and_holds_with_its_own_reason(waiting):
+    counts = _decide(waiting, [waiting[0].option], timed_out=True)
+
+    assert counts == {"approved": 0, "rejected": 0, "timed_out": 2}
+    assert {_outbox(doc.invoice_id)[:2] for doc in waiting} == {("held", "approval_timeout")}
+
+
+@pytest.mark.parametrize(
+    ("value", "hours"), [(None, 24.0), ("0.5", 0.5), ("48", 48.0)], ids=["default", "half", "two"]
+)
+def test_the_response_timeout_comes_from_the_environment(monkeypatch, value, hours):
+    from waybill.billing.approvals import TIMEOUT_ENV, response_timeout
+
+    if value is None:
+        monkeypatch.delenv(TIMEOUT_ENV, raising=False)
+    else:
+        monkeypatch.setenv(TIMEOUT_ENV, value)
+
+    assert response_timeout() == timedelta(hours=hours)
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-3"])
+def test_a_bad_response_timeout_names_the_variable(monkeypatch, value):
+    from waybill.billing.approvals import TIMEOUT_ENV, response_timeout
+
+    monkeypatch.setenv(TIMEOUT_ENV, value)
+
+    with pytest.raises(ValueError, match=TIMEOUT_ENV):
+        response_timeout()
