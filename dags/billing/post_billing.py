@@ -20,12 +20,12 @@ Airflow runs this DAG when the billing mart is rebuilt.
    whose outcome is unknown (a crash or timeout after sending) is looked up at the ERP by its
    external id first: a rerun or a crash never bills twice.
 4. **list_approvals → approve_documents → post_approved** — finance approval. A document (invoice
-   or credit note) whose total exceeds the approval limit — the smaller of `WAYBILL_APPROVAL_LIMIT`
-   and the customer's contract `approval_limit` — is queued `awaiting_approval` and never posted
-   by step 3. When any wait, **approve_documents** asks finance once per run in Airflow's
-   *Required Actions* (human-in-the-loop): one option per document
-   (`<document> · <customer> · <amount> <currency>`) and a table of them with their cause; pick
-   the ones to post (or *None of these: hold them all*). Chosen documents become `pending` and
+   or credit note) whose total exceeds the approval limit — `WAYBILL_APPROVAL_LIMIT`, or the
+   customer's contract `approval_limit` when smaller and `WAYBILL_APPROVALS=contract` — is queued
+   `awaiting_approval` and never posted by step 3. When any wait, **approve_documents** asks
+   finance once per run in Airflow's *Required Actions* (human-in-the-loop): one option per
+   document (`<document> · <customer> · <amount> <currency>`) and a table of them with their
+   cause; pick the ones to post (or *None of these: hold them all*). Chosen documents become `pending` and
    **post_approved** sends them in the same run; the others are held (`held`, reason
    `approval_rejected`). With no answer within `WAYBILL_APPROVAL_TIMEOUT_HOURS` (default 24; the
    scheduler enforces it) all are held with reason `approval_timeout`. Who answered and when are
@@ -34,7 +34,7 @@ Airflow runs this DAG when the billing mart is rebuilt.
    billable content changes. While finance thinks, the next run of this DAG waits (one run at a
    time): keep the timeout short where runs are frequent.
 5. **write_report** — `build/reports/billing/<run>/index.html` (and `latest`) for finance,
-   written once step 3 is done (finance may still be deciding) and again
+   written once step 3 is done (approvals still waiting are listed) and again
    (**refresh_report**) after the approved documents were posted.
 """
 

@@ -115,8 +115,8 @@ def request_body(documents: list[Waiting], deadline: datetime | None) -> str:
     )
     when = f" by **{deadline:%Y-%m-%d %H:%M} UTC**" if deadline else ""
     return (
-        f"{len(documents)} ERP document(s) exceed the approval limit (the smaller of "
-        "`WAYBILL_APPROVAL_LIMIT` and the customer's contract limit).\n\n"
+        f"{len(documents)} ERP document(s) exceed the approval limit (`WAYBILL_APPROVAL_LIMIT`, "
+        "or the customer's contract limit when smaller and `WAYBILL_APPROVALS=contract`).\n\n"
         "| Document | Kind | Customer | Amount | Cause |\n"
         "| --- | --- | --- | --- | --- |\n"
         f"{rows}\n\n"
