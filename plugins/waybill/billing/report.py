@@ -22,9 +22,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from waybill import warehouse
 from waybill.billing.finance_story import gather_story
+from waybill.billing.paths import gate_summary_path, reports_root, run_folder
 from waybill.load.schema import ensure_ops_schema
 from waybill.quality import outcomes
-from waybill.quality.paths import gate_summary_path, reports_root, run_folder
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "include" / "templates"
 TREND_RUNS = 20
