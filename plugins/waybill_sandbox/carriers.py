@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -201,10 +202,13 @@ def build_router(state: SandboxState) -> APIRouter:
         "/{carrier}/webhooks/deliveries", summary="Push the carrier's events to a URL, HMAC-signed"
     )
     async def push_webhooks(carrier: str, request: Request):
-        if carrier not in ("parcelco", "swiftex"):
+        if carrier not in state.webhook_secrets:
             return JSONResponse(
                 {"detail": f"carrier {carrier!r} does not send webhooks"}, status_code=404
             )
+        refused = _admin_refusal(state, request.headers.get("authorization"))
+        if refused is not None:
+            return refused
         try:
             body = await request.json()
             url = str(body["url"])
@@ -215,6 +219,9 @@ def build_router(state: SandboxState) -> APIRouter:
                 {"detail": [{"loc": ["body", "url"], "msg": "field required", "type": "missing"}]},
                 status_code=422,
             )
+        bad_target = webhooks.target_error(url, state.webhook_hosts)
+        if bad_target is not None:
+            return JSONResponse({"detail": f"will not deliver to {url!r}: {bad_target}"}, 400)
         try:
             keys, nxt = keyset_page(
                 state.indexes.get(f"carriers.{carrier}.events"),
@@ -235,8 +242,25 @@ def build_router(state: SandboxState) -> APIRouter:
         import anyio.to_thread
 
         result = await anyio.to_thread.run_sync(
-            webhooks.deliver, url, events, state.webhook_secret, carrier
+            webhooks.deliver, url, events, state.webhook_secrets[carrier], carrier
         )
         return {**result, "next_page_token": nxt, "sent_at": iso_utc(world.as_of)}
 
     return router
+
+
+def _admin_refusal(state: SandboxState, authorization: str | None) -> JSONResponse | None:
+    """None when ``authorization`` carries the sandbox admin token; else the 401/403 answer."""
+    if not state.admin_token:
+        return JSONResponse(
+            {
+                "detail": "webhook deliveries are disabled: start the sandbox with"
+                " WAYBILL_SANDBOX_ADMIN_TOKEN set"
+            },
+            status_code=403,
+        )
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    if not hmac.compare_digest(token.encode(), state.admin_token.encode()):
+        return JSONResponse({"detail": "missing or invalid admin bearer token"}, status_code=401)
+    return None

@@ -37,11 +37,13 @@ def running_sandbox(
     erp_token: str | None = None,
     erp_rate_limit: float = 0.0,
     inbound: Path | None = None,
+    admin_token: str | None = None,
+    webhook_secrets: dict[str, str] | None = None,
     startup_timeout: float = 20.0,
 ) -> Iterator[str]:
     """Serve a fresh sandbox on 127.0.0.1 (a free port when ``port`` is 0) and yield its base URL.
 
-    Waits until ``/health`` answers; stops uvicorn and joins its thread on exit.
+    ``admin_token`` and ``webhook_secrets`` are :func:`create_app`'s. Waits until ``/health`` answers; stops uvicorn and joins its thread on exit.
     Raises ``RuntimeError`` if the server does not come up within ``startup_timeout`` seconds.
     """
     world = World(seed, shipments)
@@ -49,7 +51,15 @@ def running_sandbox(
         from waybill_sandbox.files import write_feeds
 
         write_feeds(world, Path(inbound), FaultConfig.parse(faults))
-    app = create_app(world, faults, erp_token, erp_rate_limit=erp_rate_limit, inbound=inbound)
+    app = create_app(
+        world,
+        faults,
+        erp_token,
+        erp_rate_limit=erp_rate_limit,
+        inbound=inbound,
+        admin_token=admin_token,
+        webhook_secrets=webhook_secrets,
+    )
     port = port or free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
