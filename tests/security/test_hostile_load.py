@@ -128,6 +128,7 @@ def test_deep_payloads_and_non_finite_numbers_become_dead_letters(conn, own_sour
         Record("limit", just_deep_enough, "limit"),
         Record("brackets-in-strings", bracket_text, "brackets"),
         Record("null", {"f": None, "g": 1.5}, "null"),
+        Record("big-int", {"f": None, "n": 2**70, "x": 1e308}, "big int"),
     ]
     tally.tried(len(hostile_records))
     try:
@@ -138,8 +139,9 @@ def test_deep_payloads_and_non_finite_numbers_become_dead_letters(conn, own_sour
     rows = dict(_rows(conn, own_source))
     tally.wrong(len(set(rows) - {r.natural_key for r in good_records}))
 
-    assert (result.landed, result.dead_lettered) == (3, 7)
+    assert (result.landed, result.dead_lettered) == (4, 7)
     assert rows["null"] == {"f": None, "g": 1.5}
+    assert rows["big-int"]["n"] == 2**70 and float(rows["big-int"]["x"]) == 1e308
     assert rows["brackets-in-strings"] == bracket_text
     dead = {loc: (field, reason) for loc, field, reason in _dead(conn, own_source)}
     assert dead["inf"][0] == "$.f" and "inf" in dead["inf"][1]

@@ -87,8 +87,10 @@ def encode_payload_bytes(payload: dict[str, Any] | list[Any] | str | bytes) -> t
         if json_too_deep(data):
             raise PayloadError(f"payload nests deeper than {MAX_JSON_DEPTH} levels", "$")
         # msgspec writes inf/nan as null: a number would silently become null. Only a payload
-        # whose JSON holds a null can hide one, so the walk is skipped for the rest.
-        if b"null" in data:
+        # whose JSON holds a null can hide one; its MessagePack form (every float as float64:
+        # 0xcb, then the IEEE bits) shows in C whether any float has the all-ones exponent of
+        # inf/nan, and only then is the payload walked to name the field.
+        if b"null" in data and _may_hold_non_finite(payload):
             found = _non_finite(payload)
             if found is not None:
                 path, value = found
@@ -158,6 +160,18 @@ def json_too_deep(data: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
         return False
     brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
     return max(accumulate(_STEP[b] for b in brackets), default=0) > limit
+
+
+# MessagePack float64 (0xcb) whose sign+exponent bits are all ones: inf, -inf or a NaN.
+_NON_FINITE_FLOAT64 = re.compile(rb"\xcb[\x7f\xff][\xf0-\xff]")
+
+
+def _may_hold_non_finite(payload: Any) -> bool:
+    """Fast pre-check for :func:`_non_finite`: False only when no float can be inf/nan."""
+    try:
+        return _NON_FINITE_FLOAT64.search(msgspec.msgpack.encode(payload)) is not None
+    except (OverflowError, TypeError, ValueError):  # e.g. an int past 64 bits: walk instead
+        return True
 
 
 def _non_finite(payload: Any) -> tuple[str, float] | None:
