@@ -25,7 +25,7 @@ from waybill.webhooks.signatures import sign
 from waybill_sandbox.server import free_port
 
 SECRETS = {"parcelco": "parcelco-hostile-secret", "swiftex": "swiftex-hostile-secret"}
-HEADER_TIMEOUT_S = 2
+HEADER_TIMEOUT_S = 3
 BODY_TIMEOUT_S = 2
 CONCURRENCY = 8
 WAYBILL = str(Path(sys.executable).with_name("waybill"))
@@ -77,19 +77,21 @@ def event_id():
     yield value
     with warehouse.connect() as conn, conn.transaction():
         for carrier in SECRETS:
-            conn.execute(
-                f"delete from raw.{carrier}__webhook_events where natural_key like %s",
-                (f"{value}%",),
-            )
+            if _table_exists(conn, f"raw.{carrier}__webhook_events"):
+                conn.execute(
+                    f"delete from raw.{carrier}__webhook_events where natural_key like %s",
+                    (f"{value}%",),
+                )
         conn.execute("delete from ops.dead_letters where record_location like %s", (f"%{value}%",))
+
+
+def _table_exists(conn, name: str) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()[0]
 
 
 def _stored(carrier: str, event_prefix: str) -> int:
     with warehouse.connect() as conn:
-        exists = conn.execute(
-            "select to_regclass(%s) is not null", (f"raw.{carrier}__webhook_events",)
-        ).fetchone()[0]
-        if not exists:
+        if not _table_exists(conn, f"raw.{carrier}__webhook_events"):
             return 0
         return conn.execute(
             f"select count(*) from raw.{carrier}__webhook_events where natural_key like %s",
@@ -132,19 +134,19 @@ def test_replays_cross_carrier_and_stale_signatures_store_nothing_twice(
             event_id + "-c",
             sign(body, SECRETS["swiftex"], event_id + "-c", now),
         ),
-        "stale (301 s)": _post(
+        "stale (400 s)": _post(
             base,
             "parcelco",
             body,
             event_id + "-d",
-            sign(body, SECRETS["parcelco"], event_id + "-d", now - 301),
+            sign(body, SECRETS["parcelco"], event_id + "-d", int(time.time()) - 400),
         ),
-        "future (301 s)": _post(
+        "future (400 s)": _post(
             base,
             "parcelco",
             body,
             event_id + "-e",
-            sign(body, SECRETS["parcelco"], event_id + "-e", now + 301),
+            sign(body, SECRETS["parcelco"], event_id + "-e", int(time.time()) + 400),
         ),
         "body-only signature (old scheme)": _post(
             base, "parcelco", body, event_id + "-f", "sha256=" + "a" * 64
@@ -164,7 +166,7 @@ def test_replays_cross_carrier_and_stale_signatures_store_nothing_twice(
     assert codes["first"] == 200 and attempts["first"].json()["stored"] is True
     assert attempts["exact replay"].json()["replay"] is True
     refused = [name for name in codes if name not in ("first", "exact replay")]
-    assert all(codes[name] == 401 for name in refused if not name.startswith("event id"))
+    assert all(codes[name] == 401 for name in refused if not name.startswith("event id")), codes
     assert codes["event id with a tab"] == codes["event id not ASCII"] == 400
     assert codes["event id of 5,000 characters"] == 400
     assert stored == 1
@@ -355,7 +357,7 @@ def test_past_the_concurrency_limit_the_answer_is_503_until_slow_clients_are_cut
             sock.sendall(b"POST /webhooks/parcelco HTTP/1.1\r\nHost: x\r\n")
             sockets.append(sock)
         tally.tried(CONCURRENCY)
-        time.sleep(0.3)
+        time.sleep(1.0)  # let the server accept them all; well inside the header deadline
         crowded = _post(
             base,
             "parcelco",

@@ -29,7 +29,10 @@ def event_id():
     value = f"test-{uuid.uuid4().hex}"
     yield value
     with warehouse.connect() as conn, conn.transaction():
-        conn.execute("delete from raw.parcelco__webhook_events where natural_key = %s", (value,))
+        if conn.execute("select to_regclass('raw.parcelco__webhook_events')").fetchone()[0]:
+            conn.execute(
+                "delete from raw.parcelco__webhook_events where natural_key = %s", (value,)
+            )
         conn.execute("delete from ops.dead_letters where record_location like %s", (f"%{value}",))
 
 
@@ -105,14 +108,16 @@ def test_a_signature_of_another_body_event_or_secret_is_401(client, event_id):
     assert _stored(event_id) == []
 
 
-def test_a_signature_outside_the_tolerance_window_is_401(client, event_id):
-    old = _post(client, b"{}", event_id, _signed(b"{}", event_id, at=time.time() - 301))
-    future = _post(client, b"{}", event_id, _signed(b"{}", event_id, at=time.time() + 301))
-    inside = _post(client, b"{}", event_id, _signed(b"{}", event_id, at=time.time() - 290))
+def test_a_signature_outside_the_tolerance_window_is_401(event_id):
+    now = 1_800_000_000
+    with TestClient(create_app(SECRETS.get, clock=lambda: now)) as fixed:
+        old = _post(fixed, b"{}", event_id, _signed(b"{}", event_id, at=now - 301))
+        future = _post(fixed, b"{}", event_id, _signed(b"{}", event_id, at=now + 301))
+        edge = _post(fixed, b"{}", event_id, _signed(b"{}", event_id, at=now - 300))
 
     assert (old.status_code, future.status_code) == (401, 401)
-    assert "tolerance" in old.text or "outside" in old.text
-    assert inside.status_code == 200
+    assert "outside 300 s" in old.text
+    assert edge.status_code == 200
 
 
 def test_no_configured_secret_refuses_to_start_naming_the_carrier():
