@@ -1,6 +1,7 @@
 # Waybill — every target sets itself up: a fresh machine needs only Python 3.11, pip and gcc.
-#   make demo [SEED=42] [SHIPMENTS=2000]   whole pipeline through Airflow against the sandbox
+#   make demo [SEED=42] [SHIPMENTS=2000] [DAYS=2] [FAULTS=0]   whole pipeline through Airflow, day by day
 #   make test                              lint + the whole suite (what CI runs)
+#   make test-fast                         lint + the suite without the e2e pipeline runs
 #   make airflow                           Airflow UI on http://127.0.0.1:8080 with these DAGs
 #   make bench                             benchmarks -> build/bench/results.json
 
@@ -10,6 +11,7 @@ BIN := $(VENV)/bin
 SEED ?= 42
 SHIPMENTS ?= 2000
 FAULTS ?= 0
+DAYS ?= 2
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
@@ -17,7 +19,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup demo test lint format airflow bench manifest clean
+.PHONY: setup demo test test-fast lint format airflow bench manifest clean
 
 setup: $(STAMP) dbt_project/target/manifest.json
 
@@ -35,7 +37,7 @@ manifest dbt_project/target/manifest.json: $(STAMP) $(shell find dbt_project -na
 	$(BIN)/waybill dbt parse --quiet --no-version-check
 
 demo: setup
-	$(BIN)/waybill demo --seed $(SEED) --shipments $(SHIPMENTS) --faults $(FAULTS)
+	$(BIN)/waybill demo --seed $(SEED) --shipments $(SHIPMENTS) --faults $(FAULTS) --days $(DAYS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -44,7 +46,11 @@ lint: $(STAMP)
 	$(BIN)/waybill exec sqlfluff lint dbt_project
 
 test: setup lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
+
+# The developer's fast lane: everything but the whole-pipeline (e2e) runs.
+test-fast: setup lint
+	$(BIN)/python -m pytest -m "not e2e" --durations=10 $(PYTEST_ARGS)
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import great_expectations as gx
 from great_expectations.datasource.fluent import SQLDatasource
 
-from expectations.suites import billing_ready, warehouse_health
+from expectations.suites import billing_documents, billing_ready, warehouse_health
 from waybill import warehouse
 from waybill.quality.actions import GateSummaryAction
 
@@ -89,7 +89,8 @@ def billing_gate_checkpoint(
     marts_schema: str = billing_ready.SCHEMA,
     ops_schema: str = warehouse_health.SCHEMA,
 ) -> gx.Checkpoint:
-    """The ``post_billing`` gate: ``billing_ready`` on the invoice lines and ``warehouse_health``.
+    """The ``post_billing`` gate: ``billing_ready`` on the invoice lines, ``billing_documents``
+    on the ERP documents queued so far, and ``warehouse_health``.
 
     The summary lands in ``<context root>/../gate.json`` (the run folder, for a run context).
     """
@@ -103,6 +104,12 @@ def billing_gate_checkpoint(
                 billing_ready.build_suite(schema=marts_schema),
                 marts_schema,
                 billing_ready.TABLE,
+            ),
+            validation(
+                context,
+                billing_documents.build_suite(schema=ops_schema),
+                ops_schema,
+                billing_documents.TABLE,
             ),
             validation(
                 context,

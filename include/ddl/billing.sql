@@ -27,21 +27,66 @@ create index if not exists billing_outbox_pending on ops.billing_outbox (status)
 -- that posted the row, and 'conflict' (the ERP holds another body under this key: HTTP 409).
 alter table ops.billing_outbox add column if not exists shipment_id text;
 alter table ops.billing_outbox add column if not exists posted_run_id text;
+-- The invoice as a versioned document (issue 11): every row is one intended ERP document of an
+-- invoice thread (invoice_id, one per shipment): the first invoice, a credit note, a replacement
+-- or an adjustment invoice. Its Idempotency-Key names that one document for good; a change
+-- after posting becomes new rows, never an edit of a sent one.
+--   kind      invoice | credit_note
+--   purpose   first | replacement | adjustment | rebill | amendment_credit | revocation_credit
+--             | dispute_credit
+--   status    pending (queued) → sending (a request may be in flight: outcome unknown until
+--             the ERP is asked) → posted; awaiting_approval → pending | rejected | held;
+--             cancelled (superseded before it was ever sent); failed; conflict
+alter table ops.billing_outbox add column if not exists document_id text;
+alter table ops.billing_outbox add column if not exists kind text not null default 'invoice';
+alter table ops.billing_outbox add column if not exists purpose text not null default 'first';
+alter table ops.billing_outbox add column if not exists original_version integer;
+alter table ops.billing_outbox add column if not exists dispute_id text;
+alter table ops.billing_outbox add column if not exists content_sha256 text;
+-- The lines a content-setting document brings its thread to (what the mart said then): the
+-- next change is described against them.
+alter table ops.billing_outbox add column if not exists content_lines jsonb;
+alter table ops.billing_outbox add column if not exists cause text;
+alter table ops.billing_outbox add column if not exists approval_required boolean not null
+    default false;
+alter table ops.billing_outbox add column if not exists decided_by text;
+alter table ops.billing_outbox add column if not exists decided_at timestamptz;
 do $$
 begin
     -- Only when the old check is there: altering takes a lock we do not want on every start.
     if not exists (
         select 1 from pg_constraint
         where conname = 'billing_outbox_status_check'
-            and pg_get_constraintdef(oid) like '%conflict%'
+            and pg_get_constraintdef(oid) like '%awaiting_approval%'
     ) then
         alter table ops.billing_outbox
             drop constraint if exists billing_outbox_status_check;
         alter table ops.billing_outbox add constraint billing_outbox_status_check
-            check (status in ('pending', 'posted', 'failed', 'conflict'));
+            check (status in (
+                'pending', 'sending', 'posted', 'failed', 'conflict', 'cancelled',
+                'awaiting_approval', 'rejected', 'held'
+            ));
     end if;
 end
 $$;
+create unique index if not exists billing_outbox_document on ops.billing_outbox (document_id);
+create unique index if not exists billing_outbox_dispute on ops.billing_outbox (dispute_id)
+    where dispute_id is not null and status not in ('cancelled', 'failed', 'rejected');
+
+-- Append-only history of every document's state changes, each with its cause (which change,
+-- which dispute, which run, who approved): the audit trail finance reads.
+create table if not exists ops.billing_document_events (
+    event_id bigint generated always as identity primary key,
+    invoice_id text not null,
+    version integer not null,
+    status text not null,
+    cause text,
+    run_id text,
+    actor text,
+    at timestamptz not null default now()
+);
+create index if not exists billing_document_events_document
+    on ops.billing_document_events (invoice_id, version);
 create index if not exists billing_outbox_shipment on ops.billing_outbox (shipment_id);
 
 -- One row per (invoice, rule) the gate failed; released_at is set when a later run finds the
@@ -92,3 +137,29 @@ create table if not exists ops.reconciliation (
     erp_amount numeric(14, 2),
     detail text
 );
+-- Three-way reconciliation (issue 11): the mart (what should be billed now) against what Waybill
+-- sent (the outbox) against what the ERP holds. Classes: missing_at_erp, duplicated_at_erp,
+-- amount_drift, orphan_at_erp (critical: reconcile_billing fails) and unbilled_change (a change
+-- the outbox has not brought to the ERP yet: held, awaiting approval or queued; reported).
+alter table ops.reconciliation add column if not exists severity text not null
+    default 'critical';
+alter table ops.reconciliation add column if not exists mart_amount numeric(14, 2);
+do $$
+begin
+    if not exists (
+        select 1 from pg_constraint
+        where conname = 'reconciliation_issue_check'
+            and pg_get_constraintdef(oid) like '%amount_drift%'
+    ) then
+        -- Findings of the old two-way check name classes that no longer exist.
+        delete from ops.reconciliation
+        where issue in ('missing', 'duplicated', 'amount_mismatch', 'unknown');
+        alter table ops.reconciliation drop constraint if exists reconciliation_issue_check;
+        alter table ops.reconciliation add constraint reconciliation_issue_check
+            check (issue in (
+                'missing_at_erp', 'duplicated_at_erp', 'amount_drift', 'unbilled_change',
+                'orphan_at_erp'
+            ));
+    end if;
+end
+$$;

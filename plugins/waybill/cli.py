@@ -64,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--shipments", type=int, default=2000)
     demo.add_argument("--faults", type=float, default=0.0)
+    demo.add_argument(
+        "--days",
+        type=int,
+        default=2,
+        help="simulated days the world unfolds during the demo, one pipeline run per day"
+        " after the first (default 2)",
+    )
     demo.set_defaults(func=_demo)
 
     for module in BUILTIN_COMMANDS:
@@ -120,7 +127,7 @@ def _passthrough(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from waybill.demo import run_demo
 
-    return run_demo(seed=args.seed, shipments=args.shipments, faults=args.faults)
+    return run_demo(seed=args.seed, shipments=args.shipments, faults=args.faults, days=args.days)
 
 
 if __name__ == "__main__":

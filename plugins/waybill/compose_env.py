@@ -27,7 +27,6 @@ SECRETS: dict[str, str] = {
     "AIRFLOW_DB_PASSWORD": "token",
     "WAREHOUSE_PASSWORD": "token",
     "SANDBOX_ERP_TOKEN": "token",
-    "SANDBOX_ADMIN_TOKEN": "token",
     "WEBHOOK_SECRET_PARCELCO": "token",
     "WEBHOOK_SECRET_SWIFTEX": "token",
 }

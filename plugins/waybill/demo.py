@@ -1,9 +1,14 @@
 """``waybill demo``: the whole pipeline through Airflow against the sandbox, then a summary.
 
 Starts the sandbox (``waybill sandbox serve``) in a child process on a free loopback port with a
-fresh random ERP token, points the Airflow connections at it (unless they are already set), runs
-every ingestion DAG, ``transform_warehouse`` and ``post_billing`` with ``dag.test()``, and writes
-the summary to ``build/reports/demo/``.
+fresh random ERP token, its clock ``days`` days before the world's horizon and its ERP writing
+its own ledger; points the Airflow connections at it (unless they are already set); then, once
+and after each simulated day (the sandbox clock advanced by 24 h), runs every ingestion DAG,
+``transform_warehouse`` and ``post_billing`` with ``dag.test()``, so the world changes after
+billing (late charges, re-weighs, cancellations, POD reversals, disputes) and the run shows
+amendments and credit notes. Finally ``reconcile_billing``, and the ERP's ledger netted per
+shipment against the sandbox's truth for the same seed, scale, clock and days. Writes the
+summary, the ERP ledger and the logs to ``build/reports/demo/``.
 """
 
 from __future__ import annotations
@@ -28,10 +33,17 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 SANDBOX_START_TIMEOUT_S = 120
+TICK_HOURS = 24
 
 
-def run_demo(seed: int, shipments: int, faults: float = 0.0) -> int:
-    """Run the demo; return 0 when every DAG succeeded and at least one invoice was posted.
+def demo_dir() -> Path:
+    """``build/reports/demo``: the summary, the ERP ledger and the logs of the demo."""
+    return runtime.BUILD_DIR / "reports" / "demo"
+
+
+def run_demo(seed: int, shipments: int, faults: float = 0.0, days: int = 2) -> int:
+    """Run the demo; return 0 when every DAG succeeded, at least one invoice was posted and the
+    ERP's ledger nets to the truth for every shipment.
 
     On the embedded warehouse the demo starts from empty schemas; against a ``WAREHOUSE_URL``
     it drops nothing and adds to what is there.
@@ -46,29 +58,60 @@ def run_demo(seed: int, shipments: int, faults: float = 0.0) -> int:
     ensure_airflow_db()
     runs: list[dict[str, Any]] = []
     token = secrets.token_urlsafe(24)
-    with sandbox(seed, shipments, faults, token) as base_url:
+    ledger = demo_dir() / "erp_ledger.jsonl"
+    failed = None
+    with sandbox(seed, shipments, faults, token, days=days, ledger=ledger) as (base_url, clock):
         _point_connections_at(base_url, token)
         dag_ids = [f"ingest_{name}" for name in systems()]
         dag_ids += ["transform_warehouse", "post_billing"]
-        failed = None
-        for dag_id in dag_ids:
+        for day in range(days + 1):
+            if day:
+                clock = _advance_clock(base_url, token, TICK_HOURS)
+            for dag_id in dag_ids:
+                started = time.monotonic()
+                try:
+                    dag_run = run_dag(dag_id)
+                    state = dag_run.state
+                except DagRunFailed as exc:
+                    state, failed = "failed", str(exc)
+                runs.append(
+                    {
+                        "day": day,
+                        "clock": clock,
+                        "dag_id": dag_id,
+                        "state": str(state),
+                        "seconds": round(time.monotonic() - started, 1),
+                    }
+                )
+                if failed:
+                    break
+            if failed:
+                break
+        if not failed:
             started = time.monotonic()
             try:
-                dag_run = run_dag(dag_id)
-                state = dag_run.state
+                state = run_dag("reconcile_billing").state
             except DagRunFailed as exc:
                 state, failed = "failed", str(exc)
             runs.append(
                 {
-                    "dag_id": dag_id,
+                    "day": days,
+                    "clock": clock,
+                    "dag_id": "reconcile_billing",
                     "state": str(state),
                     "seconds": round(time.monotonic() - started, 1),
                 }
             )
-            if failed:
-                break
         erp_invoices = _erp_invoices(base_url, token)
     summary = collect_summary(runs, erp_invoices, seed=seed, shipments=shipments)
+    summary.update({"days": days, "faults": faults, "tick_hours": TICK_HOURS})
+    summary["ledger_vs_truth"] = ledger_vs_truth(
+        ledger,
+        seed=seed,
+        shipments=shipments,
+        faults=faults,
+        clock=runs[0]["clock"] if runs else None,
+    )
     report_dir = write_reports(summary)
     print(render_summary(summary))
     print(f"reports: {report_dir}")
@@ -77,7 +120,67 @@ def run_demo(seed: int, shipments: int, faults: float = 0.0) -> int:
     if failed:
         print(f"demo failed: {failed}", file=sys.stderr)
         return 1
+    if summary["ledger_vs_truth"].get("mismatched"):
+        print("demo failed: the ERP ledger does not net to the truth", file=sys.stderr)
+        return 1
     return 0 if summary["billing"]["posted"] >= 1 else 1
+
+
+def _advance_clock(base_url: str, token: str, hours: int) -> str:
+    """Move the sandbox clock ``hours`` forward; return the new clock (ISO-8601 UTC)."""
+    return _admin_clock(base_url, token, {"advance_hours": hours})
+
+
+def ledger_vs_truth(
+    ledger: Path, *, seed: int, shipments: int, faults: float, clock: str | None
+) -> dict[str, Any]:
+    """Net the ERP's ledger per shipment and compare it with ``waybill sandbox truth``'s
+    ``net_billable_amount`` for the same world, clock and ticks; the counts and a few misses."""
+    from decimal import Decimal
+
+    if clock is None or not ledger.exists():
+        return {"checked": 0, "mismatched": 0, "examples": []}
+    command = [
+        str(Path(sys.executable).with_name("waybill")),
+        "sandbox",
+        "truth",
+        "--seed",
+        str(seed),
+        "--shipments",
+        str(shipments),
+        "--clock",
+        clock,
+        "--tick-hours",
+        str(TICK_HOURS),
+        "--faults",
+        str(faults),
+    ]
+    truth = json.loads(subprocess.run(command, capture_output=True, check=True, text=True).stdout)
+    net: dict[str, Decimal] = {}
+    kinds: dict[str, int] = {}
+    for text in ledger.read_text().splitlines():
+        if not text.strip():
+            continue
+        doc = json.loads(text)
+        kinds[doc["kind"]] = kinds.get(doc["kind"], 0) + 1
+        sign = 1 if doc["kind"] == "invoice" else -1
+        for shipment in doc["shipment_ids"]:
+            net[shipment] = net.get(shipment, Decimal("0")) + sign * Decimal(doc["amount"])
+    misses = [
+        {
+            "order_number": s["order_number"],
+            "erp_net": str(net.get(s["order_number"], Decimal("0.00"))),
+            "truth": s["net_billable_amount"],
+        }
+        for s in truth["shipments"]
+        if net.get(s["order_number"], Decimal("0")) != Decimal(s["net_billable_amount"])
+    ]
+    return {
+        "checked": len(truth["shipments"]),
+        "mismatched": len(misses),
+        "examples": misses[:10],
+        "documents_by_kind": kinds,
+    }
 
 
 @contextlib.contextmanager
@@ -101,11 +204,16 @@ def output_to(log_path: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def sandbox(seed: int, shipments: int, faults: float, token: str) -> Iterator[str]:
-    """Run ``waybill sandbox serve`` in a child process; yield its base URL; stop it on exit."""
+def sandbox(
+    seed: int, shipments: int, faults: float, token: str, *, days: int, ledger: Path
+) -> Iterator[tuple[str, str]]:
+    """Run ``waybill sandbox serve`` in a child process, its clock ``days`` × 24 h before the
+    world's horizon and its ERP ledger at ``ledger`` (emptied first); yield (base URL, clock);
+    stop it on exit."""
     port = _free_port()
-    log_path = runtime.BUILD_DIR / "reports" / "demo" / "sandbox.log"
+    log_path = demo_dir() / "sandbox.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    ledger.unlink(missing_ok=True)
     command = [
         str(Path(sys.executable).with_name("waybill")),
         "sandbox",
@@ -118,22 +226,43 @@ def sandbox(seed: int, shipments: int, faults: float, token: str) -> Iterator[st
         str(port),
         "--faults",
         str(faults),
-        "--inbound",
-        str(_fresh_inbound()),
+        "--ledger",
+        str(ledger),
+        "--clock",
+        f"END-{days * TICK_HOURS}h",
     ]
+    _fresh_inbound()  # files arrive through the carrier's listing as the clock allows
     env = {**os.environ, "WAYBILL_SANDBOX_ERP_TOKEN": token}
     with log_path.open("w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         base_url = f"http://127.0.0.1:{port}"
         try:
             _wait_until_up(base_url, process, log_path)
-            yield base_url
+            yield base_url, _clock(base_url, token)
         finally:
             process.terminate()
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _clock(base_url: str, token: str) -> str:
+    """The sandbox clock now (ISO-8601 UTC)."""
+    return _admin_clock(base_url, token)
+
+
+def _admin_clock(base_url: str, token: str, move: dict[str, Any] | None = None) -> str:
+    """GET (or, with ``move``, POST) the sandbox's ``/admin/clock``; return its clock."""
+    response = requests.request(
+        "POST" if move else "GET",
+        f"{base_url}/admin/clock",
+        json=move,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    response.raise_for_status()
+    return response.json()["clock"]
 
 
 def _fresh_inbound() -> Path:
@@ -216,12 +345,18 @@ def _reset_warehouse() -> None:
 
 
 def _erp_invoices(base_url: str, token: str) -> list[dict[str, Any]]:
-    response = requests.get(
-        f"{base_url}/erp/invoices", headers={"Authorization": f"Bearer {token}"}, timeout=30
-    )
-    response.raise_for_status()
-    body = response.json()
-    return body["data"] if isinstance(body, dict) else body
+    """Every document the sandbox ERP holds: invoices and credit notes (``kind`` added)."""
+    documents: list[dict[str, Any]] = []
+    for path, kind in (("invoices", "invoice"), ("credit-notes", "credit_note")):
+        response = requests.get(
+            f"{base_url}/erp/{path}", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+        response.raise_for_status()
+        body = response.json()
+        documents += [
+            {"kind": kind, **doc} for doc in (body["data"] if isinstance(body, dict) else body)
+        ]
+    return documents
 
 
 def collect_summary(
@@ -248,6 +383,21 @@ def collect_summary(
                 "select status, count(*) from ops.billing_outbox group by status"
             ).fetchall()
         )
+        purposes: dict[str, int] = dict(
+            conn.execute(
+                "select purpose, count(*) from ops.billing_outbox where status = 'posted'"
+                " group by purpose order by purpose"
+            ).fetchall()
+        )
+        business_holds: dict[str, int] = dict(
+            conn.execute(
+                "select hold_reason, count(*) from marts.fct_shipment_to_invoice"
+                " where billing_status = 'held' group by hold_reason order by 2 desc"
+            ).fetchall()
+        )
+        reconciliation: dict[str, int] = dict(
+            conn.execute("select issue, count(*) from ops.reconciliation group by issue").fetchall()
+        )
     gate = _gate_statistics()
     return {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -262,10 +412,18 @@ def collect_summary(
             "posted": outbox.get("posted", 0),
             "pending": outbox.get("pending", 0),
             "failed": outbox.get("failed", 0),
+            "awaiting_approval": outbox.get("awaiting_approval", 0),
+            "posted_by_purpose": purposes,
+            "business_holds": business_holds,
             "erp_documents": len(erp_invoices),
+            "erp_documents_by_kind": {
+                kind: sum(1 for d in erp_invoices if d["kind"] == kind)
+                for kind in ("invoice", "credit_note")
+            },
             "erp_duplicate_postings": sum(
                 1 for invoice in erp_invoices if invoice.get("times_posted", 1) > 1
             ),
+            "reconciliation": reconciliation,
         },
     }
 
@@ -353,9 +511,16 @@ def write_reports(summary: dict[str, Any]) -> Path:
 
 def render_summary(summary: dict[str, Any]) -> str:
     """Render the summary as the few lines ``make demo`` prints."""
-    lines = ["", f"Waybill demo (seed {summary['seed']}, {summary['shipments']} shipments)", ""]
+    lines = [
+        "",
+        f"Waybill demo (seed {summary['seed']}, {summary['shipments']} shipments,"
+        f" {summary.get('days', 0)} simulated days after the first run,"
+        f" faults {summary.get('faults', 0)})",
+        "",
+    ]
     lines += [
-        f"  {r['dag_id']:<22} {r['state']:<8} {r['seconds']:>6}s" for r in summary["dag_runs"]
+        f"  day {r.get('day', 0)}  {r['dag_id']:<22} {r['state']:<8} {r['seconds']:>6}s"
+        for r in summary["dag_runs"]
     ]
     lines.append("")
     lines.append(f"  rows landed in raw: {sum(summary['raw'].values())}")
@@ -370,8 +535,33 @@ def render_summary(summary: dict[str, Any]) -> str:
         )
     billing = summary["billing"]
     lines.append(
-        f"  invoices posted: {billing['posted']} (pending {billing['pending']},"
-        f" failed {billing['failed']}); ERP documents {billing['erp_documents']},"
+        f"  documents posted: {billing['posted']} (pending {billing['pending']},"
+        f" failed {billing['failed']}, awaiting approval {billing.get('awaiting_approval', 0)});"
+        f" ERP documents {billing['erp_documents']}"
+        f" ({', '.join(f'{n} {k}' for k, n in billing.get('erp_documents_by_kind', {}).items())}),"
         f" duplicate postings {billing['erp_duplicate_postings']}"
     )
+    if billing.get("posted_by_purpose"):
+        lines.append(
+            "    by purpose: "
+            + ", ".join(f"{purpose} {n}" for purpose, n in billing["posted_by_purpose"].items())
+        )
+    if billing.get("business_holds"):
+        lines.append(
+            "  shipments held by business rules: "
+            + ", ".join(f"{reason} {n}" for reason, n in billing["business_holds"].items())
+        )
+    lines.append(
+        "  reconciliation: "
+        + (
+            ", ".join(f"{issue} {n}" for issue, n in billing.get("reconciliation", {}).items())
+            or "clean"
+        )
+    )
+    check = summary.get("ledger_vs_truth")
+    if check:
+        lines.append(
+            f"  ERP ledger vs truth: {check['checked'] - check['mismatched']}/{check['checked']}"
+            " shipments net to the truth's net_billable_amount"
+        )
     return "\n".join(lines)

@@ -249,19 +249,17 @@ def _file_items(
         from waybill.connectors.csv_files import csv_items
 
         return csv_items(path, entity), lambda: True
-    from waybill.connectors.edi import parse_file, write_997
     from waybill.connectors.inbound import source_folder
-    from waybill.connectors.x12_files import x12_items
+    from waybill.connectors.x12_files import x12_file_items
 
-    result = parse_file(path)
-    # The 997 goes out before the load: rewriting it on a rerun is harmless (same name).
-    if not result.read_error:
-        try:
-            write_997(result, source_folder(source, "outbound"))
-        except (OSError, ValueError) as exc:
-            log.error("%s: could not write the 997 for %s: %s", source.name, path.name, exc)
-    sound = not result.errors and not result.read_error and not result.rejected
-    return x12_items(result, entity, path.name), lambda: sound
+    try:
+        outbound: Path | None = source_folder(source, "outbound")
+    except ValueError as exc:
+        log.error("%s: no 997 for %s: %s", source.name, path.name, exc)
+        outbound = None
+    # Streamed; the 997 goes out once the file is read, before the load commits (a rerun
+    # rewrites the same name).
+    return x12_file_items(path, entity, outbound)
 
 
 def _zero() -> dict[str, int]:

@@ -39,7 +39,17 @@ UNMAPPED = "unmapped"
 VOCABULARY: frozenset[str] = frozenset((*MILESTONES, *EXCEPTIONS))
 """Every canonical value except ``unmapped``."""
 
-SOURCE_STANDARDS: tuple[str, ...] = ("x12_214", "ups", "fedex", "dcsa", "easypost")
+SOURCE_STANDARDS: tuple[str, ...] = (
+    "x12_214",
+    "ups",
+    "fedex",
+    "dcsa",
+    "easypost",
+    "usps",
+    "dhl",
+    "shippo",
+    "aftership",
+)
 """The ``source_standard`` values the seed may use."""
 
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"

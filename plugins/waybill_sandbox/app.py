@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from waybill_sandbox import carriers, erp, tms, wms
+from waybill_sandbox import admin, carriers, erp, tms, wms
 from waybill_sandbox.faults import FaultConfig
 from waybill_sandbox.state import SandboxState
 from waybill_sandbox.timefmt import iso_utc
@@ -34,19 +34,22 @@ def create_app(
     erp_rate_limit: float = 0.0,
     webhook_secrets: Mapping[str, str] | None = None,
     inbound: Path | None = None,
-    admin_token: str | None = None,
+    clock: int | None = None,
+    ledger: Path | None = None,
 ) -> FastAPI:
-    """Build the sandbox app serving ``world``.
+    """Build the sandbox app serving ``world`` as of ``clock`` (epoch seconds, default the
+    world's horizon; ``POST /admin/clock`` moves it forward).
+
+    ``ledger``: a file the ERP appends one JSON line to per accepted document.
 
     ``erp_token`` (else env ``WAYBILL_SANDBOX_ERP_TOKEN``, else ``sandbox-erp-token``) has
     full scope; ``sandbox-readonly-token`` may only read. ``erp_rate_limit`` caps invoice
     posts per second (0 = off).
     Each carrier signs its webhooks with its own secret: ``webhook_secrets[carrier]``, else env
     ``WAYBILL_SANDBOX_WEBHOOK_SECRET_<CARRIER>``, else ``sandbox-webhook-secret-<carrier>`` (a
-    local-development default; docker-compose always sets them). ``admin_token`` (else env
-    ``WAYBILL_SANDBOX_ADMIN_TOKEN``) is required as a bearer token to trigger webhook
-    deliveries; with none configured, deliveries are disabled (403). Deliveries go to loopback
-    only, or to the host names in env ``WAYBILL_SANDBOX_WEBHOOK_HOSTS`` (comma-separated).
+    local-development default; docker-compose always sets them). Triggering deliveries is an
+    admin call (the ERP's full-scope token, as ``/admin``); they go to loopback only, or to
+    the host names in env ``WAYBILL_SANDBOX_WEBHOOK_HOSTS`` (comma-separated).
     Raises ``ValueError`` for a bad ``faults`` spec.
     """
     config = FaultConfig.parse(faults)
@@ -63,12 +66,13 @@ def create_app(
         },
         erp_rate_limit=erp_rate_limit,
         inbound=inbound,
-        admin_token=admin_token or os.environ.get("WAYBILL_SANDBOX_ADMIN_TOKEN") or None,
         webhook_hosts=frozenset(
             host.strip()
             for host in os.environ.get("WAYBILL_SANDBOX_WEBHOOK_HOSTS", "").split(",")
             if host.strip()
         ),
+        clock=clock,
+        ledger=ledger,
     )
     app = FastAPI(
         title="Waybill partner sandbox",
@@ -111,10 +115,14 @@ def create_app(
             "days": world.days,
             "as_of": iso_utc(world.as_of),
             "faults": config.rates,
+            "changes": world.changes,
+            "clock": iso_utc(state.clock),
+            "horizon": iso_utc(state.horizon),
         }
 
     app.include_router(erp.build_router(state))
     app.include_router(wms.build_router(state))
     app.include_router(tms.build_router(state))
     app.include_router(carriers.build_router(state))
+    app.include_router(admin.build_router(state))
     return app

@@ -87,15 +87,34 @@ def ups_activity(s: Shipment, ev: CarrierEvent, world: World) -> dict:
     return activity
 
 
-def _unique_events(s: Shipment) -> list[CarrierEvent]:
-    return [ev for ev in s.events if ev.duplicate_of is None]
+def _unique_events(s: Shipment, clock: int | None = None) -> list[CarrierEvent]:
+    """The shipment's events published by ``clock`` (all when None), each once."""
+    seen: set[int] = set()
+    out = []
+    for ev in sorted(s.events, key=lambda e: e.published_at):
+        if clock is not None and ev.published_at > clock:
+            continue
+        original = ev.seq if ev.duplicate_of is None else ev.duplicate_of
+        if original not in seen:
+            seen.add(original)
+            out.append(ev)
+    return out
 
 
-def ups_track_response(s: Shipment, world: World) -> dict:
-    """``GET /track/v1/details/{inquiryNumber}`` body for a ParcelCo shipment,
-    as of the world's end.
+def _delivered_seen(s: Shipment, events: list[CarrierEvent]) -> bool:
+    return s.delivered_at is not None and any(ev.milestone == "delivered" for ev in events)
+
+
+def _pod_shown(s: Shipment, clock: int | None) -> bool:
+    """A POD shows once received, and not while it is reversed (until a corrected one)."""
+    return s.pod_at is not None and (clock is None or s.pod_valid(clock))
+
+
+def ups_track_response(s: Shipment, world: World, clock: int | None = None) -> dict:
+    """``GET /track/v1/details/{inquiryNumber}`` body for a ParcelCo shipment, as of ``clock``
+    (default the world's end): only activity published by then.
     """
-    events = sorted(_unique_events(s), key=lambda e: e.at, reverse=True)
+    events = sorted(_unique_events(s, clock), key=lambda e: e.at, reverse=True)
     wh = WAREHOUSE_ROWS[s.warehouse_id]
     package: dict = {
         "trackingNumber": s.tracking_number,
@@ -138,11 +157,11 @@ def ups_track_response(s: Shipment, world: World) -> dict:
             "simplifiedTextDescription": desc.title(),
             "statusCode": status_code,
         }
-    if s.delivered_at is not None:
+    if s.delivered_at is not None and _delivered_seen(s, events):
         dt = local_dt(s.delivered_at, s.dest[3])
         package["deliveryDate"] = [{"type": "DEL", "date": dt.strftime("%Y%m%d")}]
         package["deliveryTime"] = {"type": "DEL", "endTime": dt.strftime("%H%M%S")}
-        if s.pod_at is not None:
+        if _pod_shown(s, clock):
             package["deliveryInformation"] = {
                 "location": "FRONT DOOR" if s.residential else "DOCK",
                 "receivedBy": s.pod_signed_by,
@@ -225,9 +244,10 @@ def fedex_scan_event(s: Shipment, ev: CarrierEvent) -> dict:
     return scan
 
 
-def fedex_track_result(s: Shipment) -> dict:
-    """One ``completeTrackResults`` entry for a SwiftEx shipment, as of the world's end."""
-    events = sorted(_unique_events(s), key=lambda e: e.at, reverse=True)
+def fedex_track_result(s: Shipment, clock: int | None = None) -> dict:
+    """One ``completeTrackResults`` entry for a SwiftEx shipment, as of ``clock`` (default the
+    world's end): only scans published by then."""
+    events = sorted(_unique_events(s, clock), key=lambda e: e.at, reverse=True)
     wh = WAREHOUSE_ROWS[s.warehouse_id]
     result: dict = {
         "trackingNumberInfo": {
@@ -284,11 +304,11 @@ def fedex_track_result(s: Shipment) -> dict:
     result["dateAndTimes"].append(
         {"type": "SHIP", "dateTime": s.ship_date.isoformat() + "T00:00:00"}
     )
-    if s.delivered_at is not None:
+    if s.delivered_at is not None and _delivered_seen(s, events):
         result["dateAndTimes"].append(
             {"type": "ACTUAL_DELIVERY", "dateTime": iso_local(s.delivered_at, s.dest[3])}
         )
-        if s.pod_at is not None:
+        if _pod_shown(s, clock):
             result["deliveryDetails"] = {
                 "receivedByName": s.pod_signed_by,
                 "signedByName": s.pod_signed_by,
@@ -333,8 +353,11 @@ def fedex_feed_event(s: Shipment, k: int) -> dict:
     }
 
 
-def ridgeline_pod(s: Shipment) -> dict:
-    """Ridgeline's proof-of-delivery document record."""
+def ridgeline_pod(s: Shipment, sub: int = 0) -> dict:
+    """Ridgeline's proof-of-delivery document record: ``sub`` 0 the POD as received, 1 its
+    reversal (same received_at, status REVERSED), 2 the corrected POD (a new received_at)."""
+    received = s.pod_corrected_at if sub == 2 else s.pod_at
+    published = {0: s.pod_at, 1: s.pod_reversed_at, 2: s.pod_corrected_at}[sub]
     return {
         "pro_number": s.tracking_number,
         "bol_number": s.bol_number,
@@ -342,9 +365,18 @@ def ridgeline_pod(s: Shipment) -> dict:
         if s.delivered_at is not None
         else None,
         "signed_by": s.pod_signed_by,
-        "received_at": iso_local(s.pod_at, "UTC").replace("+00:00", "Z")
-        if s.pod_at is not None
-        else None,
+        "received_at": _utc(received),
         "document_type": "POD",
         "pages": 1,
+        "status": "REVERSED" if sub == 1 else "RECEIVED",
+        "updated_at": _utc(published),
     }
+
+
+def _utc(epoch: int | None) -> str | None:
+    return iso_local(epoch, "UTC").replace("+00:00", "Z") if epoch is not None else None
+
+
+def pod_record_key(pro_number: str, sub: int) -> str:
+    """The record key of a POD record for malformed faults (re-publications add ``/<sub>``)."""
+    return f"ridgeline/pods/{pro_number}" + (f"/{sub}" if sub else "")

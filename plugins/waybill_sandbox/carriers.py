@@ -4,17 +4,18 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from waybill_sandbox import webhooks
+from waybill_sandbox.admin import denied as admin_denied
 from waybill_sandbox.carrier_json import (
     fedex_feed_event,
     fedex_not_found,
     fedex_track_result,
+    pod_record_key,
     ridgeline_pod,
     ups_feed_event,
     ups_track_response,
@@ -63,7 +64,7 @@ def build_router(state: SandboxState) -> APIRouter:
 
     def feed_page(name: str, page_token: str | None, limit: int, key: str, fn):
         try:
-            keys, nxt = keyset_page(state.indexes.get(name), page_token, None, limit)
+            keys, nxt = keyset_page(state.indexes.get(name), page_token, None, limit, state.clock)
         except BadRequest as exc:
             return JSONResponse(
                 {"errors": [{"code": "INVALID_PAGE_TOKEN", "message": str(exc)}]}, status_code=400
@@ -89,7 +90,7 @@ def build_router(state: SandboxState) -> APIRouter:
                 },
                 status_code=404,
             )
-        return ups_track_response(world.shipment(i), world)
+        return ups_track_response(world.shipment(i), world, state.clock)
 
     @router.get("/parcelco/events", summary="ParcelCo bulk event feed, in publication order")
     def parcelco_events(
@@ -143,7 +144,11 @@ def build_router(state: SandboxState) -> APIRouter:
         results = []
         for tn in numbers:
             i = shipment_index_for(world, "swiftex", tn)
-            result = fedex_track_result(world.shipment(i)) if i is not None else fedex_not_found(tn)
+            result = (
+                fedex_track_result(world.shipment(i), state.clock)
+                if i is not None
+                else fedex_not_found(tn)
+            )
             results.append({"trackingNumber": tn, "trackResults": [result]})
         return {
             "transactionId": f"sandbox-{world.seed}",
@@ -186,12 +191,12 @@ def build_router(state: SandboxState) -> APIRouter:
     def ridgeline_pods(
         page_token: str | None = None, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100
     ):
-        def one(i: int, _k: int):
+        def one(i: int, k: int):
             s = world.shipment(i)
-            rec = ridgeline_pod(s)
+            rec = ridgeline_pod(s, k)
             return (
                 malform(rec)
-                if state.malformed("carriers", f"ridgeline/pods/{s.tracking_number}")
+                if state.malformed("carriers", pod_record_key(s.tracking_number, k))
                 else rec
             )
 
@@ -206,7 +211,7 @@ def build_router(state: SandboxState) -> APIRouter:
             return JSONResponse(
                 {"detail": f"carrier {carrier!r} does not send webhooks"}, status_code=404
             )
-        refused = _admin_refusal(state, request.headers.get("authorization"))
+        refused = admin_denied(state, request)  # the sandbox's admin call: no open relay
         if refused is not None:
             return refused
         try:
@@ -228,6 +233,7 @@ def build_router(state: SandboxState) -> APIRouter:
                 page_token,
                 None,
                 max(1, min(limit, MAX_PAGE)),
+                state.clock,
             )
         except BadRequest as exc:
             return JSONResponse({"detail": str(exc)}, status_code=400)
@@ -244,23 +250,6 @@ def build_router(state: SandboxState) -> APIRouter:
         result = await anyio.to_thread.run_sync(
             webhooks.deliver, url, events, state.webhook_secrets[carrier], carrier
         )
-        return {**result, "next_page_token": nxt, "sent_at": iso_utc(world.as_of)}
+        return {**result, "next_page_token": nxt, "sent_at": iso_utc(state.clock)}
 
     return router
-
-
-def _admin_refusal(state: SandboxState, authorization: str | None) -> JSONResponse | None:
-    """None when ``authorization`` carries the sandbox admin token; else the 401/403 answer."""
-    if not state.admin_token:
-        return JSONResponse(
-            {
-                "detail": "webhook deliveries are disabled: start the sandbox with"
-                " WAYBILL_SANDBOX_ADMIN_TOKEN set"
-            },
-            status_code=403,
-        )
-    scheme, _, token = (authorization or "").partition(" ")
-    token = token.strip() if scheme.lower() == "bearer" else ""
-    if not hmac.compare_digest(token.encode(), state.admin_token.encode()):
-        return JSONResponse({"detail": "missing or invalid admin bearer token"}, status_code=401)
-    return None

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from waybill_sandbox.feeds import decode_token, encode_token
 from waybill_sandbox.records import (
+    card_published,
     erp_contract,
     erp_credit_holds,
     erp_customer,
@@ -24,8 +25,16 @@ from waybill_sandbox.records import (
     erp_rate_card,
     inventory_snapshot,
 )
-from waybill_sandbox.state import BadRequest, SandboxState, keyset_page, malform, render
-from waybill_sandbox.timefmt import iso_utc, parse_iso
+from waybill_sandbox.reference import ERP_TZ
+from waybill_sandbox.state import (
+    BadRequest,
+    Document,
+    SandboxState,
+    keyset_page,
+    malform,
+    render,
+)
+from waybill_sandbox.timefmt import iso_local, iso_utc, parse_iso
 from waybill_sandbox.world import money
 
 AMOUNT_RE = re.compile(r"^-?\d{1,12}\.\d{2}$")
@@ -99,12 +108,18 @@ def build_router(state: SandboxState) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     ):
         def page():
+            clock = state.clock
             keys, nxt = keyset_page(
-                state.indexes.get("erp.orders"), cursor, _since(updated_since), limit
+                state.indexes.get("erp.orders"),
+                cursor,
+                _since(updated_since),
+                limit,
+                clock,
+                state.indexes.superseded("erp.orders"),
             )
 
             def one(i: int, _sub: int):
-                rec = erp_order(world.shipment(i), world)
+                rec = erp_order(world.shipment(i), world, clock)
                 return (
                     malform(rec) if state.malformed("erp", f"orders/{rec['order_number']}") else rec
                 )
@@ -134,23 +149,31 @@ def build_router(state: SandboxState) -> APIRouter:
     small(
         "/customers",
         "customer_id",
-        lambda: [erp_customer(c, world) for c in world.customers],
+        lambda: [erp_customer(c, world, state.clock) for c in world.customers],
         "Customers",
     )
     small(
         "/contracts",
         "contract_id",
-        lambda: [erp_contract(c, world) for c in world.customers],
+        lambda: [erp_contract(c, world, state.clock) for c in world.customers],
         "Customer contracts",
     )
     small(
         "/rate-cards",
         "rate_card_id",
-        lambda: [erp_rate_card(card) for c in world.customers for card in c.rate_cards],
+        lambda: [
+            erp_rate_card(card)
+            for c in world.customers
+            for card in c.rate_cards
+            if card_published(card) <= state.clock
+        ],
         "Contract rate card versions (SCD2: effective_from/effective_to)",
     )
     small(
-        "/credit-holds", "credit_hold_id", lambda: erp_credit_holds(world), "Credit-hold episodes"
+        "/credit-holds",
+        "credit_hold_id",
+        lambda: erp_credit_holds(world, state.clock),
+        "Credit-hold episodes",
     )
     small(
         "/inventory",
@@ -162,8 +185,8 @@ def build_router(state: SandboxState) -> APIRouter:
         "On-hand inventory per location and SKU, as of the world's end",
     )
 
-    @router.post("/invoices", summary="Post a customer invoice (idempotent by Idempotency-Key)")
-    async def post_invoice(request: Request):
+    async def post_document(request: Request, kind: str) -> JSONResponse:
+        """POST an invoice or credit note: auth, rate limit, Idempotency-Key, body, then accept."""
         denied = _auth(state, request.headers.get("authorization"), write=True)
         if denied is not None:
             return denied
@@ -200,7 +223,7 @@ def build_router(state: SandboxState) -> APIRouter:
                 },
                 status_code=422,
             )
-        errors = validate_invoice(body, state)
+        errors = validate_document(body, state, kind)
         if errors:
             return JSONResponse({"detail": errors}, status_code=422)
         digest = hashlib.sha256(
@@ -208,9 +231,9 @@ def build_router(state: SandboxState) -> APIRouter:
         ).hexdigest()
         now = iso_utc(int(time.time()))
         with state.lock:
-            existing = state.invoices.get(key)
+            existing = state.invoices.get(key) or state.credit_notes.get(key)
             if existing is not None:
-                if existing["body_sha256"] != digest:
+                if existing["body_sha256"] != digest or existing["kind"] != kind:
                     return JSONResponse(
                         {
                             "detail": f"Idempotency-Key {key!r} was already used "
@@ -222,45 +245,173 @@ def build_router(state: SandboxState) -> APIRouter:
                 existing["times_posted"] += 1
                 existing["last_posted_at"] = now
                 return JSONResponse(_receipt(existing), status_code=200)
-            state.document_seq += 1
-            record = {
-                "idempotency_key": key,
-                "document_number": f"ERP-INV-{state.document_seq:06d}",
-                "invoice_number": body["invoice_number"],
-                "customer_id": body["customer_id"],
-                "total_amount": body["total_amount"],
-                "currency": body["currency"],
-                "line_count": len(body["lines"]),
-                "body_sha256": digest,
-                "times_posted": 1,
-                "first_posted_at": now,
-                "last_posted_at": now,
-            }
-            state.invoices[key] = record
+            if kind == "credit_note":
+                # Re-checked under the lock: two credits racing must not over-credit together.
+                over = _over_credit(body, state)
+                if over:
+                    return JSONResponse({"detail": over}, status_code=422)
+            record = _accept(state, key, body, kind, digest, now)
         return JSONResponse(_receipt(record), status_code=201)
 
-    @router.get(
-        "/invoices", summary="Every invoice the ERP received (for reconciliation and tests)"
+    @router.post("/invoices", summary="Post a customer invoice (idempotent by Idempotency-Key)")
+    async def post_invoice(request: Request):
+        return await post_document(request, "invoice")
+
+    @router.post(
+        "/credit-notes",
+        summary="Post a credit note against a posted invoice (idempotent by Idempotency-Key)",
     )
-    def list_invoices(authorization: Annotated[str | None, Header()] = None):
+    async def post_credit_note(request: Request):
+        return await post_document(request, "credit_note")
+
+    def listing(authorization: str | None, records: dict, external_id: str | None):
         denied = _auth(state, authorization, write=False)
         if denied is not None:
             return denied
         with state.lock:
             return sorted(
-                (dict(r) for r in state.invoices.values()), key=lambda r: r["document_number"]
+                (
+                    dict(r)
+                    for r in records.values()
+                    if external_id is None or r["external_id"] == external_id
+                ),
+                key=lambda r: r["document_number"],
             )
+
+    @router.get(
+        "/invoices", summary="Every invoice the ERP received (for reconciliation and tests)"
+    )
+    def list_invoices(
+        authorization: Annotated[str | None, Header()] = None, external_id: str | None = None
+    ):
+        return listing(authorization, state.invoices, external_id)
+
+    @router.get("/credit-notes", summary="Every credit note the ERP accepted")
+    def list_credit_notes(
+        authorization: Annotated[str | None, Header()] = None, external_id: str | None = None
+    ):
+        return listing(authorization, state.credit_notes, external_id)
+
+    @router.get("/disputes", summary="Customer disputes, ordered by (updated_at, dispute_id)")
+    def disputes(
+        authorization: Annotated[str | None, Header()] = None,
+        updated_since: str | None = None,
+        cursor: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    ):
+        def page():
+            state.settle_disputes()
+            with state.lock:
+                records = [dispute_record(d, state.clock) for d in state.disputes]
+            return _small_list_page(records, "dispute_id", cursor, _since(updated_since), limit)
+
+        return guarded(authorization, page)
 
     return router
 
 
 def _receipt(record: dict) -> dict:
-    return {
+    number_field = "invoice_number" if record["kind"] == "invoice" else "credit_note_number"
+    receipt = {
         "document_number": record["document_number"],
-        "invoice_number": record["invoice_number"],
+        number_field: record[number_field],
         "status": "accepted",
         "idempotency_key": record["idempotency_key"],
+        "external_id": record["external_id"],
     }
+    if record["kind"] == "credit_note":
+        receipt["original_document_id"] = record["original_document_id"]
+    return receipt
+
+
+def _accept(state: SandboxState, key: str, body: dict, kind: str, digest: str, now: str) -> dict:
+    """Record a new document (caller holds ``state.lock``) and return its public record."""
+    invoice = kind == "invoice"
+    number_field = "invoice_number" if invoice else "credit_note_number"
+    if invoice:
+        state.document_seq += 1
+        number = f"ERP-INV-{state.document_seq:06d}"
+    else:
+        state.credit_note_seq += 1
+        number = f"ERP-CN-{state.credit_note_seq:06d}"
+    shipment_ids = list(dict.fromkeys(str(ln["shipment_reference"]) for ln in body["lines"]))
+    external_id = body.get("external_id") or body[number_field]
+    record = {
+        "idempotency_key": key,
+        "document_number": number,
+        "kind": kind,
+        number_field: body[number_field],
+        "external_id": external_id,
+        "customer_id": body["customer_id"],
+        "total_amount": body["total_amount"],
+        "currency": body["currency"],
+        "line_count": len(body["lines"]),
+        "shipment_ids": shipment_ids,
+        "body_sha256": digest,
+        "times_posted": 1,
+        "first_posted_at": now,
+        "last_posted_at": now,
+        "accepted_at": iso_utc(state.clock),
+    }
+    original = None
+    if not invoice:
+        original = body["original_document_id"]
+        record.update(
+            original_document_id=original,
+            reason_code=body["reason_code"],
+            dispute_id=body.get("dispute_id"),
+            credit_date=body["credit_date"],
+        )
+    (state.invoices if invoice else state.credit_notes)[key] = record
+    doc = Document(
+        number,
+        kind,
+        state.clock,
+        _cents(body["total_amount"]),
+        body["customer_id"],
+        body["currency"],
+        external_id,
+        shipment_ids,
+    )
+    state.accept(doc, record, original, key)
+    return record
+
+
+def dispute_record(d: dict, clock: int) -> dict:
+    """A dispute as ``GET /erp/disputes`` shows it at ``clock`` (open until its resolve time)."""
+    resolved = d["resolve_at"] is not None and d["resolve_at"] <= clock
+    return {
+        "dispute_id": d["dispute_id"],
+        "document_number": d["document_number"],
+        "external_id": d["external_id"],
+        "customer_id": d["customer_id"],
+        "shipment_ids": d["shipment_ids"],
+        "reason_code": d["reason_code"],
+        "disputed_amount": money(d["disputed_cents"]),
+        "currency": d["currency"],
+        "status": d["outcome"] if resolved else "open",
+        "raised_at": iso_local(d["raised_at"], ERP_TZ),
+        "resolved_at": iso_local(d["resolve_at"], ERP_TZ) if resolved else None,
+        "updated_at": iso_local(d["resolve_at"] if resolved else d["raised_at"], ERP_TZ),
+    }
+
+
+def _over_credit(body: dict, state: SandboxState) -> list[dict]:
+    """The 422 detail when a credit note exceeds its original's open balance (else empty)."""
+    doc = state.documents.get(body["original_document_id"])
+    if doc is None:
+        return []
+    total = _cents(body["total_amount"])
+    if total > doc.open_cents():
+        return [
+            {
+                "loc": ["body", "total_amount"],
+                "msg": f"credit {body['total_amount']} exceeds the open balance "
+                f"{money(doc.open_cents())} of {doc.number}",
+                "type": "value_error",
+            }
+        ]
+    return []
 
 
 def _cents(text: str) -> int:
@@ -271,7 +422,18 @@ def _cents(text: str) -> int:
 
 def validate_invoice(body: object, state: SandboxState) -> list[dict]:
     """Field errors of an invoice body (empty when valid), in FastAPI's ``detail`` item shape."""
+    return validate_document(body, state, "invoice")
+
+
+def validate_document(body: object, state: SandboxState, kind: str) -> list[dict]:
+    """Field errors of an invoice or credit-note body (empty when valid), FastAPI ``detail`` items.
+
+    A credit note also needs ``original_document_id`` (a posted invoice of the same customer and
+    currency), ``credit_date``, ``reason_code``, positive amounts and a total within the
+    original's open balance.
+    """
     errors: list[dict] = []
+    credit = kind == "credit_note"
 
     def err(loc: list, msg: str, kind: str = "value_error") -> None:
         errors.append({"loc": ["body", *loc], "msg": msg, "type": kind})
@@ -279,7 +441,20 @@ def validate_invoice(body: object, state: SandboxState) -> list[dict]:
     if not isinstance(body, dict):
         err([], "body must be a JSON object", "type_error")
         return errors
-    for name in ("invoice_number", "customer_id", "currency", "invoice_date", "total_amount"):
+    names = (
+        (
+            "credit_note_number",
+            "customer_id",
+            "currency",
+            "credit_date",
+            "total_amount",
+            "original_document_id",
+            "reason_code",
+        )
+        if credit
+        else ("invoice_number", "customer_id", "currency", "invoice_date", "total_amount")
+    )
+    for name in names:
         value = body.get(name)
         if value is None:
             err([name], "field required", "missing")
@@ -296,18 +471,27 @@ def validate_invoice(body: object, state: SandboxState) -> list[dict]:
             err(["currency"], f"must be one of {', '.join(CURRENCIES)}")
         elif cust is not None and currency != cust.currency:
             err(["currency"], f"{currency} does not match the customer's currency {cust.currency}")
-    inv_date = body.get("invoice_date")
+    for name in ("external_id", "dispute_id"):
+        value = body.get(name)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            err([name], "must be a non-empty string when given", "type_error")
+    date_field = "credit_date" if credit else "invoice_date"
+    inv_date = body.get(date_field)
     if isinstance(inv_date, str) and inv_date:
         try:
             date.fromisoformat(inv_date)
             if len(inv_date) != 10:
                 raise ValueError
         except ValueError:
-            err(["invoice_date"], "must be a date YYYY-MM-DD")
+            err([date_field], "must be a date YYYY-MM-DD")
     total = body.get("total_amount")
     total_cents = _cents(total) if isinstance(total, str) and AMOUNT_RE.match(total) else None
     if isinstance(total, str) and total and total_cents is None:
         err(["total_amount"], "must be a decimal string with 2 decimals, e.g. '123.45'")
+    if credit and total_cents is not None and total_cents <= 0:
+        err(["total_amount"], "a credit note's total_amount must be positive")
+    if credit:
+        _check_original(body, state, err)
     lines = body.get("lines")
     if lines is None:
         err(["lines"], "field required", "missing")
@@ -345,9 +529,31 @@ def validate_invoice(body: object, state: SandboxState) -> list[dict]:
             sum_ok = False
         else:
             line_sum += _cents(amount)
+            if credit and _cents(amount) <= 0:
+                err(["lines", n, "amount"], "a credit note's line amounts must be positive")
     if total_cents is not None and sum_ok and total_cents != line_sum:
         err(
             ["total_amount"],
             f"total_amount {total} does not equal the sum of line amounts {money(line_sum)}",
         )
+    if credit and not errors:
+        errors.extend(_over_credit(body, state))
     return errors
+
+
+def _check_original(body: dict, state: SandboxState, err) -> None:
+    """The original of a credit note must be a posted invoice of the same customer and currency."""
+    original = body.get("original_document_id")
+    if not isinstance(original, str) or not original:
+        return
+    doc = state.documents.get(original)
+    if doc is None:
+        err(["original_document_id"], f"unknown document {original!r}")
+        return
+    if doc.kind != "invoice":
+        err(["original_document_id"], f"{original} is a {doc.kind}, not an invoice")
+        return
+    if body.get("customer_id") != doc.customer_id:
+        err(["customer_id"], f"does not match {original}'s customer {doc.customer_id}")
+    if body.get("currency") != doc.currency:
+        err(["currency"], f"does not match {original}'s currency {doc.currency}")

@@ -4,6 +4,10 @@ records.
 Each record of a feed is addressed by a 64-bit key ``(epoch << 32) | (shipment << 8) | sub``; a feed
 is the sorted ``array('q')`` of its keys, built in one pass over the world the first time any feed
 is needed. A page is a bisect into that array followed by regenerating just the shipments it names.
+
+The epoch is when the record becomes visible, so what a sandbox clock shows is a prefix of each
+array (:func:`visible_end`). A versioned feed (ERP orders: released, shipped, cancelled) also keeps a
+parallel array of when each version is superseded, so no shipment is rebuilt to skip old versions.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ import base64
 import json
 import threading
 from array import array
+from bisect import bisect_left
 from typing import TYPE_CHECKING
+
+from waybill_sandbox.lifecycle import REVISION_SUB, order_versions, pod_publications
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -21,6 +28,7 @@ if TYPE_CHECKING:
 
 SHIPMENT_BITS = 24
 MAX_SUB = 255
+NEVER = 1 << 62
 
 
 def make_key(epoch: int, shipment: int, sub: int = 0) -> int:
@@ -54,20 +62,36 @@ def decode_token(token: str) -> dict:
     return payload
 
 
-def _erp_order_updated(s: Shipment, as_of: int) -> int:
-    return s.erp_updated_at if s.erp_updated_at <= as_of else s.released_at
+def visible_end(keys, clock: int) -> int:
+    """Number of keys whose epoch is at or before ``clock`` (keys are sorted: a bisect)."""
+    return bisect_left(keys, (clock + 1) << 32)
+
+
+def _tms_shipment_keys(s: Shipment, as_of: int) -> list[tuple[int, int]]:
+    return [(s.tendered_at, 0)]
+
+
+def _charge_keys(s: Shipment, as_of: int) -> list[tuple[int, int]]:
+    keys = [(c.created_at, k) for k, c in enumerate(s.charges)]
+    keys += [(rev.at, REVISION_SUB + j) for j, rev in enumerate(s.charge_revisions)]
+    return keys
+
+
+def _dispute_keys(s: Shipment, as_of: int) -> list[tuple[int, int]]:
+    return [(s.dispute.raise_at, 0)] if s.dispute is not None else []
 
 
 # Feed name -> function(shipment, as_of) returning (epoch, sub) pairs for the records it
-# contributes.
+# contributes; the epoch is when the record becomes visible.
 FEED_KEYS: dict[str, Callable[[Shipment, int], list[tuple[int, int]]]] = {
-    "erp.orders": lambda s, as_of: [(_erp_order_updated(s, as_of), 0)],
+    "erp.orders": order_versions,
+    "erp.dispute_plans": _dispute_keys,
     "wms.shipment_confirmations": lambda s, as_of: (
         [(s.shipped_at, 0)] + ([(s.wms_resent_at, 1)] if s.wms_resent_at is not None else [])
     ),
     "wms.inventory_adjustments": lambda s, as_of: [(a.at, k) for k, a in enumerate(s.adjustments)],
-    "tms.shipments": lambda s, as_of: [(0, 0)],
-    "tms.rated_charges": lambda s, as_of: [(c.created_at, k) for k, c in enumerate(s.charges)],
+    "tms.shipments": _tms_shipment_keys,
+    "tms.rated_charges": _charge_keys,
     "carriers.parcelco.events": lambda s, as_of: (
         [(e.published_at, k) for k, e in enumerate(s.events)]
         if s.carrier.carrier_code == "parcelco"
@@ -79,9 +103,11 @@ FEED_KEYS: dict[str, Callable[[Shipment, int], list[tuple[int, int]]]] = {
         else []
     ),
     "carriers.ridgeline.pods": lambda s, as_of: (
-        [(s.pod_at, 0)] if s.carrier.carrier_code == "ridgeline" and s.pod_at is not None else []
+        pod_publications(s) if s.carrier.carrier_code == "ridgeline" else []
     ),
 }
+# Feeds whose records are versions of one record: a version is hidden once the next is visible.
+VERSIONED = ("erp.orders",)
 
 
 class FeedIndexes:
@@ -91,6 +117,7 @@ class FeedIndexes:
         self.world = world
         self._lock = threading.Lock()
         self._arrays: dict[str, array] | None = None
+        self._until: dict[str, array] = {}
 
     def get(self, feed: str) -> array:
         """Return the sorted key array of ``feed``, building all indexes on first use."""
@@ -100,16 +127,37 @@ class FeedIndexes:
                     self._arrays = self._build()
         return self._arrays[feed]
 
+    def superseded(self, feed: str) -> array | None:
+        """For a versioned feed, when each key (same position as in :meth:`get`) is superseded
+        by the record's next version (``NEVER`` when it is the last); None for other feeds."""
+        self.get(feed)
+        return self._until.get(feed)
+
     def _build(self) -> dict[str, array]:
-        keys: dict[str, array] = {name: array("q") for name in FEED_KEYS}
+        keys: dict[str, array] = {name: array("q") for name in (*FEED_KEYS, "tms.loads")}
+        until: dict[str, array] = {name: array("q") for name in VERSIONED}
         as_of = self.world.as_of
+        load_tendered = 0
         for s in self.world.iter_shipments():
+            # A load appears when the first of its (up to three) shipments is tendered; its key
+            # names the block's first shipment.
+            load_tendered = s.tendered_at if s.index % 3 == 0 else min(load_tendered, s.tendered_at)
+            if s.index % 3 == 2 or s.index == self.world.n - 1:
+                keys["tms.loads"].append(make_key(load_tendered, s.index - s.index % 3, 0))
             for name, fn in FEED_KEYS.items():
                 bucket = keys[name]
-                for epoch, sub in fn(s, as_of):
+                versions = fn(s, as_of)
+                for n, (epoch, sub) in enumerate(versions):
                     bucket.append(make_key(epoch, s.index, sub))
+                    if name in until:
+                        until[name].append(versions[n + 1][0] if n + 1 < len(versions) else NEVER)
         out = {}
         for name, values in keys.items():
+            if name in until:
+                pairs = sorted(zip(values, until[name], strict=True))
+                out[name] = array("q", (k for k, _ in pairs))
+                self._until[name] = array("q", (u for _, u in pairs))
+                continue
             # One feed at a time goes through a temporary list, keeping the peak small.
             out[name] = array("q", sorted(values))
         return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from waybill_sandbox.lifecycle import REVISION_SUB
 from waybill_sandbox.reference import ERP_TZ, TMS_TZ, WAREHOUSES, Customer, RateCard
 from waybill_sandbox.rng import rng_for
 from waybill_sandbox.timefmt import iso_local, iso_naive_local, local_epoch
@@ -16,9 +17,19 @@ from waybill_sandbox.world import Shipment, World, customer_on_hold, money
 WMS_INVENTORY_DISCREPANCY = 0.06
 
 
-def erp_order(s: Shipment, world: World) -> dict:
-    """The ERP sales order of a shipment as ``GET /erp/orders`` returns it."""
-    known_shipped = s.erp_updated_at <= world.as_of
+def erp_order(s: Shipment, world: World, clock: int | None = None) -> dict:
+    """The ERP sales order of a shipment as ``GET /erp/orders`` returns it at ``clock``
+    (default: the horizon): RELEASED, then SHIPPED once the ERP learns it, CANCELLED after a
+    cancellation."""
+    clock = world.as_of if clock is None else clock
+    known_shipped = s.erp_updated_at <= clock
+    cancelled = s.is_cancelled(clock)
+    if cancelled:
+        status, updated = "CANCELLED", s.cancelled_at
+    elif known_shipped:
+        status, updated = "SHIPPED", s.erp_updated_at
+    else:
+        status, updated = "RELEASED", s.released_at
     return {
         "order_number": s.order_number,
         "customer_id": s.customer.customer_id,
@@ -43,28 +54,36 @@ def erp_order(s: Shipment, world: World) -> dict:
             }
             for ln in s.lines
         ],
-        "status": "SHIPPED" if known_shipped else "RELEASED",
+        "status": status,
         "currency": s.customer.currency,
-        "updated_at": iso_local(s.erp_updated_at if known_shipped else s.released_at, ERP_TZ),
+        "updated_at": iso_local(updated or s.released_at, ERP_TZ),
     }
 
 
-def erp_customer(c: Customer, world: World) -> dict:
-    """An ERP customer master record."""
+def erp_customer(c: Customer, world: World, clock: int | None = None) -> dict:
+    """An ERP customer master record (credit hold as of ``clock``, default the horizon)."""
     return {
         "customer_id": c.customer_id,
         "name": c.name,
         "currency": c.currency,
         "credit_limit": money(c.credit_limit_cents),
         "payment_terms": c.payment_terms,
-        "on_credit_hold": customer_on_hold(c, world.as_of),
+        "on_credit_hold": customer_on_hold(c, world.as_of if clock is None else clock),
         "created_at": iso_local(local_epoch(c.created_day, 9, 0, ERP_TZ), ERP_TZ),
         "updated_at": iso_local(local_epoch(c.updated_day, 9, 0, ERP_TZ), ERP_TZ),
     }
 
 
-def erp_contract(c: Customer, world: World) -> dict:
-    """The customer's contract header; rates live in its rate card versions."""
+def card_published(card: RateCard) -> int:
+    """When the ERP published a rate card version (its ``updated_at``)."""
+    return local_epoch(card.created_at_day or card.effective_from, 9, 0, ERP_TZ)
+
+
+def erp_contract(c: Customer, world: World, clock: int | None = None) -> dict:
+    """The customer's contract header; rates live in its rate card versions (those published by
+    ``clock``). ``amendment_policy`` says how a posted invoice is amended; ``approval_limit`` is
+    the amount above which finance approves a document (null = none)."""
+    clock = world.as_of if clock is None else clock
     return {
         "contract_id": c.contract_id,
         "customer_id": c.customer_id,
@@ -72,7 +91,13 @@ def erp_contract(c: Customer, world: World) -> dict:
         "end_date": None,
         "currency": c.currency,
         "payment_terms": c.payment_terms,
-        "rate_card_ids": [card.rate_card_id for card in c.rate_cards],
+        "rate_card_ids": [
+            card.rate_card_id for card in c.rate_cards if card_published(card) <= clock
+        ],
+        "amendment_policy": c.amendment_policy,
+        "approval_limit": money(c.approval_limit_cents)
+        if c.approval_limit_cents is not None
+        else None,
         "updated_at": iso_local(local_epoch(c.updated_day, 9, 0, ERP_TZ), ERP_TZ),
     }
 
@@ -98,17 +123,20 @@ def erp_rate_card(card: RateCard) -> dict:
                 code: money(cents) for code, cents in sorted(card.accessorials.items())
             },
         },
-        "updated_at": iso_local(
-            local_epoch(card.created_at_day or card.effective_from, 9, 0, ERP_TZ), ERP_TZ
-        ),
+        "updated_at": iso_local(card_published(card), ERP_TZ),
     }
 
 
-def erp_credit_holds(world: World) -> list[dict]:
-    """Every credit-hold episode (placed, maybe released) of every customer."""
+def erp_credit_holds(world: World, clock: int | None = None) -> list[dict]:
+    """Every credit-hold episode placed by ``clock`` (default the horizon), released or not by
+    then."""
+    clock = world.as_of if clock is None else clock
     out = []
     for c in world.customers:
-        for n, (placed, released, reason) in enumerate(c.credit_holds, start=1):
+        for n, (placed, released_at, reason) in enumerate(c.credit_holds, start=1):
+            if placed > clock:
+                continue
+            released = released_at if released_at is not None and released_at <= clock else None
             out.append(
                 {
                     "credit_hold_id": f"CH-{c.customer_id}-{n:02d}",
@@ -218,9 +246,20 @@ def wms_adjustment(s: Shipment, k: int) -> dict:
     }
 
 
-def tms_shipment(s: Shipment) -> dict:
-    """A TMS shipment (naive local timestamps in the TMS zone, America/New_York)."""
+def tms_status(s: Shipment, clock: int) -> str:
+    """TENDERED, IN_TRANSIT (picked up) or DELIVERED as of ``clock``."""
+    if s.delivered_at is not None and s.delivered_at <= clock:
+        return "DELIVERED"
+    if any(ev.milestone == "picked_up" and ev.at <= clock for ev in s.events):
+        return "IN_TRANSIT"
+    return "TENDERED"
+
+
+def tms_shipment(s: Shipment, clock: int | None = None) -> dict:
+    """A TMS shipment as of ``clock`` (default the horizon; naive local timestamps in the TMS
+    zone, America/New_York)."""
     ltl = s.carrier.mode == "LTL"
+    delivered = s.delivered_at is not None and (clock is None or s.delivered_at <= clock)
     return {
         "tms_shipment_id": s.tms_shipment_id,
         "load_id": s.load_id,
@@ -242,19 +281,20 @@ def tms_shipment(s: Shipment) -> dict:
         "package_count": s.package_count,
         "ship_date": s.ship_date.isoformat(),
         "tendered_at": iso_naive_local(s.tendered_at, TMS_TZ),
-        "status": s.tms_status,
+        "status": s.tms_status if clock is None else tms_status(s, clock),
         "delivered_at": iso_naive_local(s.delivered_at, TMS_TZ)
-        if s.delivered_at is not None
+        if delivered and s.delivered_at is not None
         else None,
     }
 
 
-def tms_load(world: World, block: int) -> dict:
-    """A TMS load: the (up to three) shipments of one block, one carrier pickup."""
+def tms_load(world: World, block: int, clock: int | None = None) -> dict:
+    """A TMS load: the (up to three) shipments of one block, one carrier pickup (status as of
+    ``clock``, default the horizon)."""
     first = block * 3
     ships = [world.shipment(i) for i in range(first, min(first + 3, world.n))]
     wh_id, _, _, carrier, pickup = world.block_info(block)
-    statuses = {s.tms_status for s in ships}
+    statuses = {s.tms_status if clock is None else tms_status(s, clock) for s in ships}
     return {
         "load_id": ships[0].load_id,
         "carrier_scac": carrier.scac,
@@ -270,22 +310,57 @@ def tms_load(world: World, block: int) -> dict:
     }
 
 
-def tms_charge(s: Shipment, k: int) -> dict:
-    """The ``k``-th rated charge of a shipment: sell amount (customer currency) and carrier cost
-    (USD).
+def tms_charge(s: Shipment, sub: int) -> dict:
+    """A rated charge record of a shipment: sell amount (customer currency) and carrier cost (USD).
+
+    ``sub`` below ``REVISION_SUB`` is charge ``sub`` as first rated (revision 1); above, it is the
+    re-publication ``charge_revisions[sub - REVISION_SUB]`` (same charge_id, later revision).
     """
-    c = s.charges[k]
+    if sub >= REVISION_SUB:
+        rev = s.charge_revisions[sub - REVISION_SUB]
+        c = s.charges[rev.charge_index]
+        quantity, amount, status, revision, updated = (
+            rev.quantity,
+            rev.amount_cents,
+            rev.status,
+            rev.revision,
+            rev.at,
+        )
+    else:
+        c = s.charges[sub]
+        quantity, amount, status, revision, updated = (
+            c.quantity,
+            c.amount_cents,
+            "ACTIVE",
+            1,
+            c.created_at,
+        )
+    created = iso_naive_local(c.created_at, TMS_TZ)
     return {
-        "charge_id": f"{s.tms_shipment_id}-{c.charge_number:02d}",
+        "charge_id": charge_id(s, c.charge_number),
         "tms_shipment_id": s.tms_shipment_id,
         "charge_code": c.charge_code,
-        "quantity": c.quantity,
+        "quantity": quantity,
         "unit": c.unit,
-        "amount": money(c.amount_cents),
+        "amount": money(amount),
         "currency": s.customer.currency,
         "cost_amount": money(c.cost_cents),
         "cost_currency": "USD",
         "rate_card_id": c.rate_card_id if c.in_contract else None,
         "rate_source": "CONTRACT" if c.in_contract else "TMS_DEFAULT_TARIFF",
-        "created_at": iso_naive_local(c.created_at, TMS_TZ),
+        "created_at": created,
+        "status": status,
+        "revision": revision,
+        "updated_at": created if updated == c.created_at else iso_naive_local(updated, TMS_TZ),
     }
+
+
+def charge_id(s: Shipment, charge_number: int) -> str:
+    """The TMS charge id: ``<tms_shipment_id>-<nn>``."""
+    return f"{s.tms_shipment_id}-{charge_number:02d}"
+
+
+def charge_record_key(rec: dict) -> str:
+    """The record key of a rated-charge record for malformed faults (revisions add ``/<n>``)."""
+    key = f"rated-charges/{rec['charge_id']}"
+    return key if rec["revision"] == 1 else f"{key}/{rec['revision']}"

@@ -201,6 +201,8 @@ class Customer:
     ]  # (placed epoch, released epoch|None, reason)
     created_day: date
     updated_day: date
+    amendment_policy: str = "credit_and_rebill"  # or "adjustment"
+    approval_limit_cents: int | None = None
 
     def rate_card_on(self, day: date) -> RateCard:
         """Return the rate card version in force on ``day``
@@ -231,6 +233,15 @@ def build_skus(seed: int) -> tuple[Sku, ...]:
             )
         )
     return tuple(skus)
+
+
+def contract_policy(seed: int, k: int) -> dict:
+    """Customer ``k``'s amendment policy (``credit_and_rebill`` ~70 %, else ``adjustment``) and
+    finance approval limit (about a third: 500.00..3000.00), from their own RNG stream."""
+    r = rng_for(seed, "contract-policy", k)
+    policy = "credit_and_rebill" if r.random() < 0.7 else "adjustment"
+    limit = r.randint(500, 3000) * 100 if r.random() < 1 / 3 else None
+    return {"amendment_policy": policy, "approval_limit_cents": limit}
 
 
 def build_customers(
@@ -301,6 +312,7 @@ def build_customers(
                 credit_holds=tuple(holds),
                 created_day=contract_start - timedelta(days=r.randint(0, 90)),
                 updated_day=max(c.created_at_day or contract_start for c in cards),
+                **contract_policy(seed, k),
             )
         )
     return tuple(customers)

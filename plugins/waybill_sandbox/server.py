@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -14,10 +15,33 @@ import uvicorn
 
 from waybill_sandbox.app import create_app
 from waybill_sandbox.faults import FaultConfig
+from waybill_sandbox.timefmt import iso_utc, parse_iso
 from waybill_sandbox.world import World
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from datetime import date
+
+
+def resolve_clock(world: World, clock: int | str | None) -> int:
+    """Epoch seconds of ``clock``: an int as is, ``START``/``END`` (None = END), ``END-<H>h``
+    (H hours before the horizon) or an ISO-8601 instant. Raises ``ValueError`` outside the
+    world's window."""
+    if clock is None or clock == "END":
+        return world.as_of
+    if clock == "START":
+        return world.start_epoch
+    relative = re.fullmatch(r"END-(\d+)h", clock) if isinstance(clock, str) else None
+    if relative:
+        epoch = world.as_of - int(relative.group(1)) * 3600
+    else:
+        epoch = clock if isinstance(clock, int) else parse_iso(clock)
+    if not world.start_epoch <= epoch <= world.as_of:
+        raise ValueError(
+            f"clock {iso_utc(epoch)} outside the world's window "
+            f"{iso_utc(world.start_epoch)}..{iso_utc(world.as_of)}"
+        )
+    return epoch
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -37,16 +61,24 @@ def running_sandbox(
     erp_token: str | None = None,
     erp_rate_limit: float = 0.0,
     inbound: Path | None = None,
-    admin_token: str | None = None,
     webhook_secrets: dict[str, str] | None = None,
     startup_timeout: float = 20.0,
+    start: date | None = None,
+    days: int | None = None,
+    changes: float = 0.0,
+    clock: int | str | None = None,
+    ledger: Path | None = None,
 ) -> Iterator[str]:
     """Serve a fresh sandbox on 127.0.0.1 (a free port when ``port`` is 0) and yield its base URL.
 
-    ``admin_token`` and ``webhook_secrets`` are :func:`create_app`'s. Waits until ``/health`` answers; stops uvicorn and joins its thread on exit.
+    ``webhook_secrets``: :func:`create_app`'s.
+    ``clock``: epoch seconds or ``"START"``/``"END"``/an ISO-8601 instant (default END, the
+    horizon); ``changes``: the post-delivery change rate; ``ledger``: the ERP's ledger file.
+
+    Waits until ``/health`` answers; stops uvicorn and joins its thread on exit.
     Raises ``RuntimeError`` if the server does not come up within ``startup_timeout`` seconds.
     """
-    world = World(seed, shipments)
+    world = World(seed, shipments, start=start, days=days, changes=changes)
     if inbound is not None:
         from waybill_sandbox.files import write_feeds
 
@@ -57,8 +89,9 @@ def running_sandbox(
         erp_token,
         erp_rate_limit=erp_rate_limit,
         inbound=inbound,
-        admin_token=admin_token,
         webhook_secrets=webhook_secrets,
+        clock=resolve_clock(world, clock),
+        ledger=ledger,
     )
     port = port or free_port()
     config = uvicorn.Config(

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from waybill_sandbox.records import tms_charge, tms_load, tms_shipment
+from waybill_sandbox.records import charge_record_key, tms_charge, tms_load, tms_shipment
 from waybill_sandbox.reference import TMS_TZ
 from waybill_sandbox.state import SandboxState, malform, offset_page, render
 
@@ -36,43 +36,47 @@ def build_router(state: SandboxState) -> APIRouter:
         offset: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     ):
-        blocks = range(offset, min(offset + limit, world.n_blocks))
-        results = []
-        for b in blocks:
-            rec = tms_load(world, b)
-            results.append(
-                malform(rec) if state.malformed("tms", f"loads/{rec['load_id']}") else rec
-            )
-        return envelope(world.n_blocks, offset, limit, results)
+        clock = state.clock
+        total, keys = offset_page(state.indexes.get("tms.loads"), offset, limit, clock)
 
-    @router.get("/shipments", summary="Shipments in TMS creation order")
+        def one(i: int, _sub: int):
+            rec = tms_load(world, i // 3, clock)
+            return malform(rec) if state.malformed("tms", f"loads/{rec['load_id']}") else rec
+
+        return envelope(total, offset, limit, render(keys, one))
+
+    @router.get("/shipments", summary="Shipments in the order they were tendered")
     def shipments(
         offset: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     ):
-        results = []
-        for i in range(offset, min(offset + limit, world.n)):
-            rec = tms_shipment(world.shipment(i))
-            results.append(
+        clock = state.clock
+        total, keys = offset_page(state.indexes.get("tms.shipments"), offset, limit, clock)
+
+        def one(i: int, _sub: int):
+            rec = tms_shipment(world.shipment(i), clock)
+            return (
                 malform(rec)
                 if state.malformed("tms", f"shipments/{rec['tms_shipment_id']}")
                 else rec
             )
-        return envelope(world.n, offset, limit, results)
+
+        return envelope(total, offset, limit, render(keys, one))
 
     @router.get("/rated-charges", summary="Rated charge lines in the order they were created")
     def rated_charges(
         offset: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     ):
-        keys = state.indexes.get("tms.rated_charges")
+        total, keys = offset_page(
+            state.indexes.get("tms.rated_charges"), offset, limit, state.clock
+        )
 
         def one(i: int, sub: int):
             rec = tms_charge(world.shipment(i), sub)
-            return (
-                malform(rec) if state.malformed("tms", f"rated-charges/{rec['charge_id']}") else rec
-            )
+            bad = state.malformed("tms", charge_record_key(rec))
+            return malform(rec) if bad else rec
 
-        return envelope(len(keys), offset, limit, render(offset_page(keys, offset, limit), one))
+        return envelope(total, offset, limit, render(keys, one))
 
     return router

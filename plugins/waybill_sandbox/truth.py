@@ -11,8 +11,11 @@ import json
 from collections import defaultdict
 from typing import TextIO
 
+from waybill_sandbox.billing_oracle import oracle_ticks, simulate
+from waybill_sandbox.carrier_json import pod_record_key
 from waybill_sandbox.faults import FaultConfig
 from waybill_sandbox.files import csv_rows_for
+from waybill_sandbox.lifecycle import pod_publications
 from waybill_sandbox.records import erp_credit_holds, inventory_snapshot
 from waybill_sandbox.reference import CARRIERS
 from waybill_sandbox.timefmt import iso_utc
@@ -26,8 +29,9 @@ def _pct(numerator: int, denominator: int) -> float | None:
     return round(100.0 * numerator / denominator, 1) if denominator else None
 
 
-def shipment_truth(s: Shipment, world: World) -> dict:
-    """The truth record of one shipment."""
+def shipment_truth(s: Shipment, world: World, ticks: list[int] | None = None) -> dict:
+    """The truth record of one shipment (``ticks``: the billing oracle's run times, default one
+    run at the horizon)."""
     reasons = s.hold_reasons(world.as_of)
     delivered = s.delivered_at is not None
     on_time = s.is_on_time
@@ -67,6 +71,42 @@ def shipment_truth(s: Shipment, world: World) -> dict:
         if invoiced is not None
         else None,
         "weight_kg": s.weight_kg,
+        **lifecycle_truth(s, ticks or [world.as_of]),
+    }
+
+
+def lifecycle_truth(s: Shipment, ticks: list[int]) -> dict:
+    """The post-delivery part of a shipment's truth: its change, dispute plan, contract policy,
+    and what the billing oracle expects (net amount and documents)."""
+    changes = []
+    if s.change_kind is not None and s.change_at is not None:
+        change: dict = {"kind": s.change_kind, "at": iso_utc(s.change_at)}
+        if s.pod_corrected_at is not None:
+            change["corrected_at"] = iso_utc(s.pod_corrected_at)
+        changes.append(change)
+    result = simulate(s, ticks)
+    disputes = []
+    if s.dispute is not None:
+        plan = s.dispute
+        disputes.append(
+            {
+                "raise_at": iso_utc(plan.raise_at),
+                "resolve_at": iso_utc(plan.resolve_at) if plan.resolve_at is not None else None,
+                "outcome": plan.outcome,
+                "reason": plan.reason,
+                "pct": plan.pct,
+                "raised": bool(result.disputes),
+                "disputed_amount": money(result.disputes[0]["disputed_cents"])
+                if result.disputes
+                else None,
+            }
+        )
+    return {
+        "changes": changes,
+        "disputes": disputes,
+        "amendment_policy": s.customer.amendment_policy,
+        "net_billable_amount": money(result.net_cents),
+        "expected_documents": [{**d, "at": iso_utc(d["at"])} for d in result.documents],
     }
 
 
@@ -86,6 +126,14 @@ def malformed_keys(s: Shipment, world: World, faults: FaultConfig) -> list[dict]
     candidates += [
         ("tms", f"rated-charges/{s.tms_shipment_id}-{c.charge_number:02d}") for c in s.charges
     ]
+    candidates += [
+        (
+            "tms",
+            f"rated-charges/{s.tms_shipment_id}-{s.charges[r.charge_index].charge_number:02d}"
+            f"/{r.revision}",
+        )
+        for r in s.charge_revisions
+    ]
     if s.index % 3 == 0:
         candidates.append(("tms", f"loads/{s.load_id}"))
     code = s.carrier.carrier_code
@@ -93,8 +141,10 @@ def malformed_keys(s: Shipment, world: World, faults: FaultConfig) -> list[dict]
         candidates += [
             ("carriers", f"{code}/events/{s.tracking_number}/{k}") for k in range(len(s.events))
         ]
-    elif s.pod_at is not None:
-        candidates.append(("carriers", f"ridgeline/pods/{s.tracking_number}"))
+    else:
+        candidates += [
+            ("carriers", pod_record_key(s.tracking_number, sub)) for _, sub in pod_publications(s)
+        ]
     return [
         {"system": system, "record": key}
         for system, key in candidates
@@ -102,9 +152,22 @@ def malformed_keys(s: Shipment, world: World, faults: FaultConfig) -> list[dict]
     ]
 
 
-def write_truth(world: World, out: TextIO, faults: FaultConfig | None = None) -> None:
-    """Write the truth JSON of ``world`` to ``out`` in one streamed pass over the shipments."""
+def write_truth(
+    world: World,
+    out: TextIO,
+    faults: FaultConfig | None = None,
+    *,
+    clock: int | None = None,
+    tick_hours: float = 24.0,
+) -> None:
+    """Write the truth JSON of ``world`` to ``out`` in one streamed pass over the shipments.
+
+    The billing oracle (``net_billable_amount``, ``expected_documents``) runs at ``clock``
+    (default the horizon) and every ``tick_hours`` after it.
+    """
     faults = faults or FaultConfig()
+    first_tick = world.as_of if clock is None else clock
+    ticks = oracle_ticks(world, first_tick, tick_hours)
     carriers: dict[str, dict[str, int]] = {c.carrier_code: defaultdict(int) for c in CARRIERS}
     lanes: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     holds: dict[str, int] = defaultdict(int)
@@ -120,6 +183,8 @@ def write_truth(world: World, out: TextIO, faults: FaultConfig | None = None) ->
         "start": world.start.isoformat(),
         "days": world.days,
         "as_of": iso_utc(world.as_of),
+        "changes": world.changes,
+        "oracle": {"clock": iso_utc(first_tick), "tick_hours": tick_hours, "ticks": len(ticks)},
     }
     # The object stays open: the shipments stream next, the aggregates close it.
     out.write(json.dumps(head)[:-1] + ',\n"shipments": [\n')
@@ -157,7 +222,7 @@ def write_truth(world: World, out: TextIO, faults: FaultConfig | None = None) ->
                     }
                 )
         add_x12(batcher.add(s))
-        rec = shipment_truth(s, world)
+        rec = shipment_truth(s, world, ticks)
         out.write(("" if first else ",\n") + json.dumps(rec, separators=(",", ":")))
         first = False
         c = carriers[s.carrier.carrier_code]
@@ -199,7 +264,7 @@ def write_truth(world: World, out: TextIO, faults: FaultConfig | None = None) ->
         counts["wms.shipment_confirmations"] += 1 + (s.wms_resent_at is not None)
         counts["wms.inventory_adjustments"] += len(s.adjustments)
         counts["tms.shipments"] += 1
-        counts["tms.rated_charges"] += len(s.charges)
+        counts["tms.rated_charges"] += len(s.charges) + len(s.charge_revisions)
         code = s.carrier.carrier_code
         if code == "parcelco":
             counts["carriers.parcelco.events"] += len(s.events)
@@ -210,7 +275,7 @@ def write_truth(world: World, out: TextIO, faults: FaultConfig | None = None) ->
         else:
             counts["carriers.ridgeline.214_transaction_sets"] += len(s.events)
             counts["carriers.ridgeline.210_transaction_sets"] += len(s.carrier_invoices)
-            counts["carriers.ridgeline.pods"] += s.pod_at is not None
+            counts["carriers.ridgeline.pods"] += len(pod_publications(s))
         if faults.enabled:
             malformed.extend(malformed_keys(s, world, faults))
     out.write("\n],\n")

@@ -29,7 +29,9 @@ def build_router(state: SandboxState) -> APIRouter:
 
     def feed(name: str, page_token: str | None, page_size: int, fn) -> dict | JSONResponse:
         try:
-            keys, nxt = keyset_page(state.indexes.get(name), page_token, None, page_size)
+            keys, nxt = keyset_page(
+                state.indexes.get(name), page_token, None, page_size, state.clock
+            )
         except BadRequest as exc:
             return JSONResponse(
                 {"error": {"code": "INVALID_PAGE_TOKEN", "message": str(exc)}}, status_code=400

@@ -131,6 +131,42 @@ class Charge:
 
 
 @dataclass(slots=True)
+class ChargeRevision:
+    """A later revision of rated charge ``charge_index`` (re-published under the same charge_id)."""
+
+    charge_index: int
+    revision: int
+    at: int
+    quantity: str
+    amount_cents: int
+    status: str  # ACTIVE | VOIDED
+
+
+@dataclass(slots=True)
+class DisputePlan:
+    """A customer's plan to dispute the shipment's live invoice (raised only if one exists)."""
+
+    raise_at: int
+    resolve_at: int | None  # None when it would resolve after the horizon
+    outcome: str  # accepted | rejected
+    reason: str
+    pct: int  # disputed share of the live invoice total, percent
+
+
+@dataclass(slots=True)
+class ChargeView:
+    """A rated charge as visible at some instant: its latest revision by then."""
+
+    index: int
+    charge: Charge
+    revision: int
+    quantity: str
+    amount_cents: int
+    status: str
+    updated_at: int
+
+
+@dataclass(slots=True)
 class CarrierInvoice:
     """A carrier freight invoice (X12 210) for one shipment; lines are (charge code, cents)."""
 
@@ -203,6 +239,15 @@ class Shipment:
     adjustments: list[InventoryAdjustment]
     tms_status: str
     milestones: dict[str, int] = field(default_factory=dict)
+    # --- post-delivery lifecycle (only with World(changes > 0); see lifecycle.py) -------------
+    first_billable_at: int | None = None
+    change_kind: str | None = None
+    change_at: int | None = None
+    charge_revisions: list[ChargeRevision] = field(default_factory=list)
+    pod_reversed_at: int | None = None
+    pod_corrected_at: int | None = None
+    cancelled_at: int | None = None
+    dispute: DisputePlan | None = None
 
     # --- truth -----------------------------------------------------------------------------
     @property
@@ -221,8 +266,39 @@ class Shipment:
 
     @property
     def billable_cents(self) -> int:
-        """Sum of every final rated sell charge (customer currency)."""
-        return sum(c.amount_cents for c in self.charges)
+        """Sum of every final rated sell charge (customer currency; latest revisions, voided = 0)."""
+        return sum(v.amount_cents for v in self.charge_views(None) if v.status == "ACTIVE")
+
+    def charge_views(self, at: int | None) -> list[ChargeView]:
+        """Every rated charge created by ``at`` (None = all), each at its latest revision by then."""
+        views = [
+            ChargeView(k, c, 1, c.quantity, c.amount_cents, "ACTIVE", c.created_at)
+            for k, c in enumerate(self.charges)
+            if at is None or c.created_at <= at
+        ]
+        by_index = {v.index: v for v in views}
+        for rev in self.charge_revisions:
+            view = by_index.get(rev.charge_index)
+            if view is not None and (at is None or rev.at <= at) and rev.revision > view.revision:
+                view.revision, view.quantity = rev.revision, rev.quantity
+                view.amount_cents, view.status, view.updated_at = (
+                    rev.amount_cents,
+                    rev.status,
+                    rev.at,
+                )
+        return views
+
+    def pod_valid(self, at: int) -> bool:
+        """True when a POD is received by ``at`` and not reversed (or reversed and corrected)."""
+        if self.pod_at is None or self.pod_at > at:
+            return False
+        if self.pod_reversed_at is None or self.pod_reversed_at > at:
+            return True
+        return self.pod_corrected_at is not None and self.pod_corrected_at <= at
+
+    def is_cancelled(self, at: int) -> bool:
+        """True when the order was cancelled by ``at``."""
+        return self.cancelled_at is not None and self.cancelled_at <= at
 
     @property
     def rated_cost_cents(self) -> int:
@@ -239,14 +315,16 @@ class Shipment:
         if self.delivered_at is None:
             return []
         reasons = []
-        if self.pod_at is None:
+        if not self.pod_valid(as_of):
             reasons.append("missing_pod")
         if "damaged" in self.exceptions:
             reasons.append("open_exception")
         if customer_on_hold(self.customer, as_of):
             reasons.append("credit_hold")
-        if any(not c.in_contract for c in self.charges):
+        if any(not v.charge.in_contract for v in self.charge_views(as_of) if v.status == "ACTIVE"):
             reasons.append("charge_out_of_contract")
+        if self.is_cancelled(as_of):
+            reasons.append("cancelled")
         return reasons
 
     @property
@@ -284,10 +362,18 @@ class World:
     """
 
     def __init__(
-        self, seed: int, shipments: int, start: date | None = None, days: int | None = None
+        self,
+        seed: int,
+        shipments: int,
+        start: date | None = None,
+        days: int | None = None,
+        changes: float = 0.0,
     ):
         if shipments < 1:
             raise ValueError(f"shipments must be at least 1, got {shipments}")
+        if not 0.0 <= changes <= 1.0:
+            raise ValueError(f"changes: rate {changes} outside 0..1")
+        self.changes = float(changes)
         self.seed = int(seed)
         self.n = int(shipments)
         self.start = start or DEFAULT_START
@@ -633,7 +719,7 @@ class World:
         dest_name = (
             f"{cust.name.upper()} #{r.randint(100, 999)}" if not residential else FIRST_NAMES[i % 9]
         )
-        return Shipment(
+        shipment = Shipment(
             index=i,
             block=block,
             order_number=f"SO-{1000001 + i}",
@@ -677,6 +763,11 @@ class World:
             tms_status=tms_status,
             milestones=milestones,
         )
+        if self.changes > 0:
+            from waybill_sandbox.lifecycle import apply_lifecycle
+
+            apply_lifecycle(shipment, self)
+        return shipment
 
 
 WAREHOUSES_BY_ID = {w[0]: w for w in WAREHOUSES}

@@ -55,7 +55,12 @@ def outbox_cleanup():
     yield prefixes
     with warehouse.connect(autocommit=True) as conn:
         for prefix in prefixes:
-            for table in ("billing_outbox", "billing_holds", "reconciliation"):
+            for table in (
+                "billing_outbox",
+                "billing_holds",
+                "reconciliation",
+                "billing_document_events",
+            ):
                 conn.execute(
                     f"delete from ops.{table} where invoice_id like %s",
                     (f"{prefix}%",),

@@ -31,8 +31,9 @@ def read_report(index: Path, screenshot: Path) -> dict[str, Any]:
     """Render ``index`` with every network request refused; return its figures and what it asked for.
 
     Returns ``posted``, ``held``, ``posted_by_currency`` (currency → (count, amount text)),
-    ``holds_by_rule`` (rule → count), ``expectation_rows`` and ``network`` (requests other
-    than ``file:`` the page tried to make; it must make none).
+    ``holds_by_rule`` (rule → count), ``business_holds`` (the mart's hold reason → shipments),
+    ``business_held``, ``evidence_sections`` (their ids), ``expectation_rows`` and ``network``
+    (requests other than ``file:`` the page tried to make; it must make none).
     """
     from playwright.sync_api import sync_playwright
 
@@ -74,6 +75,17 @@ def read_report(index: Path, screenshot: Path) -> dict[str, Any]:
                     )
                     for row in page.query_selector_all("#holds-by-rule tr[data-rule]")
                 },
+                "business_holds": {
+                    row.get_attribute("data-reason"): int(
+                        row.query_selector(".business-hold-count").inner_text()
+                    )
+                    for row in page.query_selector_all("#business-holds tr[data-reason]")
+                },
+                "business_held": int(page.inner_text("#business-held-count")),
+                "evidence_sections": [
+                    section.get_attribute("id")
+                    for section in page.query_selector_all("section.evidence")
+                ],
                 "expectation_rows": len(page.query_selector_all("#expectations tr[data-rule]")),
                 "has_trend_chart": page.query_selector("svg#trend") is not None,
                 "network": network,

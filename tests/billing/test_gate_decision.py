@@ -80,30 +80,54 @@ def test_a_fixed_invoice_is_released_and_queued(scratch_schema, prefix):
     assert released == [(f"fix-{prefix}",)]
 
 
-def test_changed_body_gets_a_new_version_until_posted(scratch_schema, prefix):
+def test_an_unsent_document_is_replaced_and_a_posted_one_amended(scratch_schema, prefix):
     create(scratch_schema, clean_invoices(1, prefix=prefix))
     apply_gate(f"a-{prefix}", schema=scratch_schema, require_verdict=False)
     with warehouse.connect(autocommit=True) as conn:
         conn.execute(f"update {scratch_schema}.fct_invoice_lines set description = 'Changed'")
     apply_gate(f"b-{prefix}", schema=scratch_schema, require_verdict=False)
     versions = _rows(
-        "select version, status, last_error from ops.billing_outbox where invoice_id like %s"
-        " order by version",
+        "select version, kind, purpose, status, last_error from ops.billing_outbox"
+        " where invoice_id like %s order by version",
         (f"{prefix}%",),
     )
-    assert versions == [(1, "failed", "superseded by a newer version"), (2, "pending", None)]
+    # v1 never left: it is cancelled, not credited.
+    assert [v[:4] for v in versions] == [
+        (1, "invoice", "first", "cancelled"),
+        (2, "invoice", "first", "pending"),
+    ]
+    assert versions[0][4].startswith("superseded by content")
 
     with warehouse.connect(autocommit=True) as conn:
         conn.execute(
-            "update ops.billing_outbox set status = 'posted' where invoice_id like %s and version = 2",
+            "update ops.billing_outbox set status = 'posted', erp_document_number = 'ERP-INV-9'"
+            " where invoice_id like %s and version = 2",
             (f"{prefix}%",),
         )
-        conn.execute(f"update {scratch_schema}.fct_invoice_lines set description = 'Again'")
+        conn.execute(f"update {scratch_schema}.fct_invoice_lines set amount = amount + 1")
+        conn.execute(f"update {scratch_schema}.fct_invoices set total_amount = total_amount + 2")
+        conn.execute(
+            f"update {scratch_schema}.fct_freight_charges set contract_amount = contract_amount + 1"
+        )
     apply_gate(f"c-{prefix}", schema=scratch_schema, require_verdict=False)
-    assert (
-        len(_rows("select 1 from ops.billing_outbox where invoice_id like %s", (f"{prefix}%",)))
-        == 2
+    amended = _rows(
+        "select version, kind, purpose, status, total_amount::text, original_version"
+        " from ops.billing_outbox where invoice_id like %s and version > 2 order by version",
+        (f"{prefix}%",),
     )
+    # Posted v2 (112.50) is credited in full and replaced by the new content (114.50).
+    assert amended == [
+        (3, "credit_note", "amendment_credit", "pending", "112.50", 2),
+        (4, "invoice", "replacement", "pending", "114.50", None),
+    ]
+    causes = _rows(
+        "select distinct cause from ops.billing_document_events"
+        " where invoice_id like %s and version > 2 and status = 'pending'",
+        (f"{prefix}%",),
+    )
+    assert causes == [("changed after posting: FUEL 12.50→13.50, LINEHAUL 100.00→101.00",)]
+    again = apply_gate(f"d-{prefix}", schema=scratch_schema, require_verdict=False)
+    assert again["enqueued"] == 0
 
 
 def test_a_stopped_gate_queues_nothing(scratch_schema, prefix):

@@ -269,6 +269,18 @@ def test_billing_end_to_end(world):
         )[0][0]
         assert (figures["posted"], figures["held"]) == (posted_this_run, held)
         assert figures["network"] == []
+        # Business holds: the page's counts equal the mart's held rows, by reason.
+        mart_holds = dict(
+            _sql(
+                "select hold_reason, count(*)::int from marts.fct_shipment_to_invoice"
+                " where billing_status = 'held' group by hold_reason"
+            )
+        )
+        assert mart_holds, "the world of this test has held shipments"
+        assert figures["business_holds"] == mart_holds
+        assert figures["business_held"] == sum(mart_holds.values())
+        # Every example links to its evidence on the page.
+        assert figures["evidence_sections"]
 
     # 7. Every shipment the truth calls billable (and we did not spoil) reached the ERP once.
     documents = _documents(base_url)

@@ -1,4 +1,4 @@
-"""Reconciliation of the sandbox ERP's invoices against the outbox."""
+"""Three-way reconciliation: the mart, the outbox and the sandbox ERP's documents."""
 
 from __future__ import annotations
 
@@ -21,10 +21,29 @@ def prefix(outbox_cleanup):
     return value
 
 
-def _issues(documents: list[dict], prefix: str) -> list[tuple]:
+@pytest.fixture
+def mart(prefix):
+    """A scratch mart of invoice lines; ``snapshot()`` copies what the outbox posted into it."""
+    name = f"public.mart_{prefix[4:-1].lower()}"
+
+    def snapshot() -> str:
+        with warehouse.connect(autocommit=True) as conn:
+            conn.execute(
+                f"create table {name} as select invoice_id, total_amount as amount"
+                " from ops.billing_outbox where invoice_id like %s and status = 'posted'",
+                (f"{prefix}%",),
+            )
+        return name
+
+    yield snapshot
+    with warehouse.connect(autocommit=True) as conn:
+        conn.execute(f"drop table if exists {name}")
+
+
+def _issues(documents: list[dict], prefix: str, lines_table: str) -> list[tuple]:
     """Run the comparison and return this test's issues; rolled back, so nothing stays."""
     with warehouse.connect() as conn:
-        compare(conn, documents, "test")
+        compare(conn, documents, "test", lines_table)
         rows = conn.execute(
             "select issue, invoice_id, detail from ops.reconciliation"
             " where invoice_id like %s order by issue, invoice_id",
@@ -34,18 +53,53 @@ def _issues(documents: list[dict], prefix: str) -> list[tuple]:
     return rows
 
 
-def test_matching_erp_and_outbox_have_no_issues(sandbox, prefix):
+def test_matching_mart_outbox_and_erp_have_no_issues(sandbox, prefix, mart):
     add_pending(prefix, erp_get(sandbox, "customers"), 5)
     post_invoices()
-    assert _issues(erp_get(sandbox, "invoices"), prefix) == []
+    assert _issues(erp_get(sandbox, "invoices"), prefix, mart()) == []
 
 
-def test_missing_duplicated_and_mismatched_invoices_are_each_reported(sandbox, prefix):
+def test_a_change_the_erp_never_got_is_drift_unless_queued(sandbox, prefix, mart):
+    ids = add_pending(prefix, erp_get(sandbox, "customers"), 2)
+    post_invoices()
+    lines = mart()
+    with warehouse.connect(autocommit=True) as conn:
+        conn.execute(f"update {lines} set amount = amount + 10")
+    documents = erp_get(sandbox, "invoices")
+
+    drift = _issues(documents, prefix, lines)
+    with warehouse.connect(autocommit=True) as conn:  # the change, queued but not yet sent
+        conn.execute(
+            "update ops.billing_outbox set status = 'pending' where invoice_id = %s", (ids[0],)
+        )
+        conn.execute(
+            "insert into ops.billing_outbox (invoice_id, version, idempotency_key, customer_id,"
+            " currency, total_amount, body, body_sha256, status)"
+            " select invoice_id, 2, idempotency_key || '-2', customer_id, currency,"
+            " total_amount, body, body_sha256, 'pending' from ops.billing_outbox"
+            " where invoice_id = %s",
+            (ids[1],),
+        )
+    queued = _issues(documents, prefix, lines)
+
+    assert [(issue, invoice) for issue, invoice, _ in drift] == [
+        ("amount_drift", ids[0]),
+        ("amount_drift", ids[1]),
+    ]
+    assert drift[0][2].startswith("mart ")
+    # ids[0]: the ERP holds a document the outbox no longer calls sent; ids[1]: explained.
+    assert [(issue, invoice) for issue, invoice, _ in queued] == [
+        ("amount_drift", ids[0]),
+        ("unbilled_change", ids[1]),
+    ]
+
+
+def test_missing_duplicated_and_mismatched_invoices_are_each_reported(sandbox, prefix, mart):
     ids = add_pending(prefix, erp_get(sandbox, "customers"), 4)
     post_invoices()
+    lines = mart()
     documents = erp_get(sandbox, "invoices")
     # A second ERP document for ids[0] under a foreign key: a double billing.
-    first = next(d for d in documents if d["invoice_number"] == ids[0])
     with warehouse.connect() as conn:
         body = conn.execute(
             "select body from ops.billing_outbox where invoice_id = %s", (ids[0],)
@@ -64,14 +118,15 @@ def test_missing_duplicated_and_mismatched_invoices_are_each_reported(sandbox, p
             (ids[2],),
         )
 
-    issues = _issues(documents, prefix)
+    issues = _issues(documents, prefix, lines)
 
     assert [(issue, invoice) for issue, invoice, _detail in issues] == [
-        ("amount_mismatch", ids[2]),
-        ("duplicated", ids[0]),
-        ("missing", ids[1]),
+        ("amount_drift", ids[1]),  # the ERP lost it: its net is 0
+        ("amount_drift", ids[2]),  # we say we sent one more than the ERP holds
+        ("duplicated_at_erp", ids[0]),
+        ("missing_at_erp", ids[1]),
     ]
-    assert first["document_number"] in issues[1][2] or "2 ERP documents" in issues[1][2]
+    assert "2 ERP documents for external id" in issues[2][2]
 
 
 def test_reconcile_fails_the_run_when_anything_disagrees(sandbox, prefix):
@@ -84,7 +139,7 @@ def test_reconcile_fails_the_run_when_anything_disagrees(sandbox, prefix):
             (ids[0],),
         )
 
-    with pytest.raises(ReconciliationFailed, match=r"missing"):
+    with pytest.raises(ReconciliationFailed, match=r"missing_at_erp, 1 orphan_at_erp"):
         reconcile("test-run")
 
     with warehouse.connect() as conn:
@@ -94,4 +149,5 @@ def test_reconcile_fails_the_run_when_anything_disagrees(sandbox, prefix):
             (ids[0],),
         ).fetchall()
     # Our row under a key the ERP never saw, and the ERP's document under a key we lost.
-    assert found == [("missing",), ("unknown",)]
+    # (Its net at the ERP is 0 under any key we know: drift too.)
+    assert found == [("amount_drift",), ("missing_at_erp",), ("orphan_at_erp",)]

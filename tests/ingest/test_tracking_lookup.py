@@ -1,4 +1,6 @@
-"""Track API details for every tracking number in the event feeds, until each shows its POD."""
+"""Track API details for every tracking number in the event feeds, until each shows a settled
+POD (one that first landed more than ``recheck_hours`` ago: a reversal shows only to a client
+that asks again)."""
 
 from __future__ import annotations
 
@@ -36,6 +38,8 @@ def carriers(monkeypatch):
 def test_details_land_every_pod_the_carrier_has_and_reruns_ask_only_the_rest(
     clean_warehouse, carriers, carrier: str
 ) -> None:
+    from waybill.sources import get_source
+
     truth_pods = {
         s["tracking_number"]
         for s in carriers["shipments"]
@@ -59,6 +63,15 @@ def test_details_land_every_pod_the_carrier_has_and_reruns_ask_only_the_rest(
     assert landed_pods == truth_pods
     assert first["looked_up"] == numbers_in_feed
 
+    # Within the recheck window a POD is asked about again (nothing new lands)...
+    assert get_source(carrier).entities["tracking_details"].options["recheck_hours"] > 0
+    within = ingest_entity(carrier, "tracking_details")
+    assert (within["looked_up"], within["landed"]) == (numbers_in_feed, 0)
+    # ...past it, only the numbers without a POD are.
+    with warehouse.connect(autocommit=True) as conn:
+        conn.execute(
+            f"update raw.{carrier}__tracking_details set loaded_at = loaded_at - interval '4 days'"
+        )
     again = ingest_entity(carrier, "tracking_details")
     assert again["looked_up"] == numbers_in_feed - len(truth_pods)
     assert again["landed"] == 0

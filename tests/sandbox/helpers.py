@@ -17,10 +17,25 @@ SHIPMENTS = 120
 ERP_HEADERS = {"Authorization": "Bearer sandbox-erp-token"}
 
 
-def truth_of(seed: int, shipments: int, faults: FaultConfig | None = None) -> dict:
-    """The parsed truth JSON of a world."""
+def truth_of(
+    seed: int,
+    shipments: int,
+    faults: FaultConfig | None = None,
+    *,
+    changes: float = 0.0,
+    days: int | None = None,
+    clock: int | None = None,
+    tick_hours: float = 24.0,
+) -> dict:
+    """The parsed truth JSON of a world (``clock``/``tick_hours``: the billing oracle's runs)."""
     buf = io.StringIO()
-    write_truth(World(seed, shipments), buf, faults)
+    write_truth(
+        World(seed, shipments, days=days, changes=changes),
+        buf,
+        faults,
+        clock=clock,
+        tick_hours=tick_hours,
+    )
     return json.loads(buf.getvalue())
 
 

@@ -1,6 +1,7 @@
 """Carrier webhooks: events pushed to a subscriber URL, each signed over time, event id and body.
 
-Deliveries need the sandbox admin token and go to loopback only (or allowed host names).
+Deliveries are an admin call (the ERP's full-scope token) and go to loopback only (or allowed
+host names).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from waybill_sandbox.webhooks import (
     verify,
 )
 
-ADMIN = "test-sandbox-admin-token"
+ADMIN = "test-sandbox-erp-token"  # full scope: the admin credential
 SECRETS = {"parcelco": "parcelco-test-secret", "swiftex": "swiftex-test-secret"}
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 
@@ -32,7 +33,7 @@ AUTH = {"Authorization": f"Bearer {ADMIN}"}
 @pytest.fixture(scope="module")
 def admin_sandbox_url():
     with running_sandbox(
-        seed=SEED, shipments=SHIPMENTS, admin_token=ADMIN, webhook_secrets=SECRETS
+        seed=SEED, shipments=SHIPMENTS, erp_token=ADMIN, webhook_secrets=SECRETS
     ) as base_url:
         yield base_url
 
@@ -103,19 +104,13 @@ def test_deliveries_need_the_admin_token(admin_sandbox_url, receiver):
     wrong = httpx.post(
         push, json={"url": url}, headers={"Authorization": "Bearer nope"}, timeout=30
     )
-    assert anonymous.status_code == wrong.status_code == 401
-    assert received == []
-
-
-def test_deliveries_are_disabled_without_a_configured_admin_token(sandbox_url, receiver):
-    url, received = receiver
-    response = httpx.post(
-        f"{sandbox_url}/carriers/parcelco/webhooks/deliveries",
+    read_only = httpx.post(
+        push,
         json={"url": url},
-        headers={"Authorization": "Bearer anything"},
+        headers={"Authorization": "Bearer sandbox-readonly-token"},
         timeout=30,
     )
-    assert response.status_code == 403 and "WAYBILL_SANDBOX_ADMIN_TOKEN" in response.text
+    assert anonymous.status_code == wrong.status_code == read_only.status_code == 401
     assert received == []
 
 

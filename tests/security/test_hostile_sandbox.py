@@ -10,12 +10,12 @@ import pytest
 
 from waybill_sandbox.server import running_sandbox
 
-ADMIN = "hostile-admin-token"
+ADMIN = "hostile-erp-token"  # the ERP full-scope token is the sandbox admin credential
 
 
 @pytest.fixture(scope="module")
 def sandbox():
-    with running_sandbox(seed=3, shipments=20, admin_token=ADMIN) as base_url:
+    with running_sandbox(seed=3, shipments=20, erp_token=ADMIN) as base_url:
         yield base_url
 
 
@@ -52,6 +52,7 @@ def test_deliveries_cannot_be_triggered_or_aimed_by_an_outsider(
         ({}, loopback),
         ({"Authorization": "Bearer guess"}, loopback),
         ({"Authorization": ADMIN}, loopback),  # no scheme
+        ({"Authorization": "Bearer sandbox-readonly-token"}, loopback),
         (auth, "http://169.254.169.254/latest/meta-data/"),
         (auth, "http://[fd00::1]/x"),
         (auth, "http://192.168.1.1/x"),
@@ -72,7 +73,7 @@ def test_deliveries_cannot_be_triggered_or_aimed_by_an_outsider(
     tally.wrong(len(hits))
     allowed = httpx.post(push, json={"url": loopback, "limit": 2}, headers=auth, timeout=30)
 
-    assert codes[:3] == [401, 401, 401]
-    assert codes[3:] == [400] * (len(attempts) - 3)
+    assert codes[:4] == [401] * 4
+    assert codes[4:] == [400] * (len(attempts) - 4)
     assert allowed.status_code == 200 and allowed.json()["delivered"] == 2
     assert len(hits) == 2

@@ -172,7 +172,7 @@ def test_sandbox_pushes_land_through_the_real_server(event_id, tmp_path):
     admin = {"Authorization": "Bearer admin"}
     try:
         with running_sandbox(
-            seed=5, shipments=30, admin_token="admin", webhook_secrets=SECRETS
+            seed=5, shipments=30, erp_token="admin", webhook_secrets=SECRETS
         ) as base_url:
             while not server.started:
                 thread.join(0.05)

@@ -1,6 +1,6 @@
 """The ERP invoice document in Python: its shape and canonical hash.
 
-The outbox builds these bodies set-based in SQL (:mod:`waybill.billing.outbox`); this module is
+The planner builds these bodies (:mod:`waybill.billing.documents`); this module is
 the same shape for code that builds a single document (tests, benchmarks, tools).
 """
 

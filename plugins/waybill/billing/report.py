@@ -1,9 +1,12 @@
 """The finance report of a ``post_billing`` run: ``<reports>/billing/<run>/index.html`` + ``latest``.
 
-Posted invoices (count and amount by currency), holds by rule with examples, this run's
-expectation results linked to its GX Data Docs, and the hold-rate trend as an inline SVG: the
-page needs no network. Reads ``ops.billing_outbox``, ``ops.billing_holds``, ``ops.billing_runs``
-and the run's ``gate.json``.
+Posted invoices (count and amount by currency), the mart's business holds (reason, count,
+amount at risk, oldest) and the gate's holds by rule with examples, the run's amendments and
+credit notes, open disputes by reason and age, approvals waiting, invoice cycle time and
+dispute rate, the evidence behind each held or disputed invoice (milestones, POD, rate-card
+lines), this run's expectation results linked to its GX Data Docs, and the hold-rate trend as
+an inline SVG: the page needs no network. Reads ``ops.billing_*``, the finance marts and the
+run's ``gate.json`` (see :mod:`waybill.billing.finance_story`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from urllib.parse import unquote, urlparse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from waybill import warehouse
+from waybill.billing.finance_story import gather_story
 from waybill.load.schema import ensure_ops_schema
 from waybill.quality import outcomes
 from waybill.quality.paths import gate_summary_path, reports_root, run_folder
@@ -134,7 +138,6 @@ def gather(conn, run_id: str) -> dict[str, Any]:
     ).fetchone()[0]
     failed_count = conn.execute(
         "select count(*) from ops.billing_outbox where status in ('failed', 'conflict')"
-        " and coalesce(last_error, '') <> 'superseded by a newer version'"
     ).fetchone()[0]
     runs = _rows(
         conn,
@@ -151,6 +154,7 @@ def gather(conn, run_id: str) -> dict[str, Any]:
         if r["invoices_checked"]
     ]
     return {
+        **gather_story(conn, run_id),
         "posted_by_currency": [
             {
                 **r,

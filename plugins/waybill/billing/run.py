@@ -6,8 +6,8 @@ import logging
 import time
 
 from waybill import warehouse
+from waybill.billing.documents import billing_lock, plan_documents
 from waybill.billing.holds import apply_holds
-from waybill.billing.outbox import enqueue_gated
 from waybill.billing.poster import post_pending, workers_for
 from waybill.connections import get_endpoint
 from waybill.connectors.http import HttpClient, RateLimiter
@@ -27,9 +27,11 @@ def apply_gate(run_id: str, *, schema: str = "marts", require_verdict: bool = Tr
     Reads the run's verdict from ``ops.billing_runs`` (written by the gate task, so any worker
     can run this step); raises :class:`GateNotPassed` if the gate stopped the run or never ran.
     Writes ``ops.billing_holds`` for every invoice breaking a row rule, releases holds whose data
-    is fixed, queues every other invoice of ``<schema>.fct_invoice_lines`` in
-    ``ops.billing_outbox`` and records the counts in ``ops.billing_runs``.
+    is fixed, plans every thread's next documents (:func:`~waybill.billing.documents.plan_documents`:
+    first invoices, amendments, credit notes) into ``ops.billing_outbox`` and records the counts
+    in ``ops.billing_runs``.
     """
+    resolve_unknown_outcomes(run_id)
     if require_verdict:
         with warehouse.connect() as conn:
             ensure_ops_schema(conn)
@@ -46,8 +48,10 @@ def apply_gate(run_id: str, *, schema: str = "marts", require_verdict: bool = Tr
         with conn.transaction():
             # One decision at a time: a second run must see this one's holds and outbox rows.
             conn.execute("select pg_advisory_xact_lock(hashtext('waybill.billing.gate'))")
+            billing_lock(conn)  # never plan over a document in flight
             holds = apply_holds(conn, run_id, schema)
-            enqueued = enqueue_gated(conn, run_id, f"{schema}.fct_invoice_lines")
+            plan = plan_documents(conn, run_id, lines_table=f"{schema}.fct_invoice_lines")
+            enqueued = len(plan.new)
             row = conn.execute(
                 f"select count(distinct invoice_id) from {schema}.fct_invoice_lines"
             ).fetchone()
@@ -66,9 +70,37 @@ def apply_gate(run_id: str, *, schema: str = "marts", require_verdict: bool = Tr
                 """,
                 (run_id, checked, holds["held_invoices"], enqueued),
             )
-    summary = {"invoices_checked": checked, "enqueued": enqueued, **holds}
+    summary = {"invoices_checked": checked, "enqueued": enqueued, **holds, **plan.counts()}
     log.info("gate decision: %s", summary)
     return summary
+
+
+def resolve_unknown_outcomes(run_id: str | None) -> int:
+    """Before planning over them, ask the ERP about documents whose outcome is unknown.
+
+    A ``sending`` row (a crash or timeout after the request left) is looked up by its external
+    id and recorded as posted or back to pending, under the billing lock, so the plan that
+    follows never supersedes a document the ERP may hold. Needs the ERP only when such rows
+    exist; returns how many were resolved.
+    """
+    from waybill.billing.poster import LOCK_KEY, resolve_uncertain
+
+    with warehouse.connect() as conn:
+        ensure_ops_schema(conn)
+        row = conn.execute(
+            "select count(*) from ops.billing_outbox where status = 'sending'"
+        ).fetchone()
+        conn.commit()
+        if not row or not row[0]:
+            return 0
+        client, _limit = erp_client()
+        conn.execute("select pg_advisory_lock(hashtext(%s))", (LOCK_KEY,))
+        conn.commit()
+        try:
+            return resolve_uncertain(conn, client, run_id)
+        finally:
+            conn.execute("select pg_advisory_unlock(hashtext(%s))", (LOCK_KEY,))
+            conn.commit()
 
 
 def record_gate(run_id: str, *, passed: bool, message: str | None, seconds: float) -> None:
@@ -127,7 +159,7 @@ def post_invoices(run_id: str | None = None, *, concurrency: int | None = None) 
     with warehouse.connect() as conn:
         ensure_ops_schema(conn)
         row = conn.execute(
-            "select count(*) from ops.billing_outbox where status = 'pending'"
+            "select count(*) from ops.billing_outbox where status in ('pending', 'sending')"
         ).fetchone()
         assert row is not None  # an aggregate without group by returns one row
         pending = row[0]

@@ -1,9 +1,10 @@
-"""``waybill carriers normalize --format ups|fedex|dcsa|easypost FILE...``.
+"""``waybill carriers normalize --format FORMAT [--source-channel api] FILE...``.
 
 Prints one JSON line per tracking event (the canonical event plus ``"file"``) on stdout and
-one line per bad record on stderr (file, JSON path, field, reason). Exit status: 0 when every
-record normalised, 1 when any record was bad (the others are still printed), 2 when a file
-could not be read or is not JSON (the other files are still processed).
+one line per bad record on stderr (file, JSON path, field, reason; a carrier's own error or
+warning keeps its code and message). Exit status: 0 when every record normalised, 1 when any
+record was bad (the others are still printed), 2 when a file could not be read, is not JSON,
+or is not a document of the given format (the other files are still processed).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from waybill.connectors.carriers import FORMATS, NormalizeError, normalize
+from waybill.connectors.carriers import FORMATS, DocumentError, NormalizeError, normalize
 
 if TYPE_CHECKING:
     import argparse
@@ -35,12 +36,19 @@ def register(subparsers: Any) -> None:
     command.add_argument(
         "--carrier-code", default=None, help="carrier_code to stamp on events (default: per format)"
     )
+    command.add_argument(
+        "--source-channel",
+        default="api",
+        help="source_channel to stamp on events: api (default), webhook, file, …",
+    )
     command.add_argument("files", nargs="+", metavar="FILE")
     command.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    return main(args.fmt, args.files, carrier_code=args.carrier_code)
+    return main(
+        args.fmt, args.files, carrier_code=args.carrier_code, source_channel=args.source_channel
+    )
 
 
 def _reject_constant(name: str) -> Any:
@@ -58,14 +66,15 @@ def main(
     files: list[str],
     *,
     carrier_code: str | None = None,
+    source_channel: str = "api",
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
     """Normalise each file of format ``fmt``; write events to ``stdout``, errors to ``stderr``.
 
-    Reads every path in ``files`` (a whole JSON document each). Returns 2 if any file was
-    unreadable or not valid JSON, else 1 if any record was bad, else 0. Raises ``ValueError``
-    for an unknown ``fmt``.
+    Reads every path in ``files`` (a whole JSON document each); stamps ``source_channel`` on
+    every event. Returns 2 if any file was unreadable, not valid JSON or not of format ``fmt``,
+    else 1 if any record was bad, else 0. Raises ``ValueError`` for an unknown ``fmt``.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown carrier format {fmt!r}; expected one of {sorted(FORMATS)}")
@@ -84,12 +93,27 @@ def main(
             print(f"{path}: not a valid JSON document: {exc}", file=err)
             status = EXIT_BAD_FILE
             continue
-        for item in normalize(doc, fmt, source=path, carrier_code=carrier_code):
-            if isinstance(item, NormalizeError):
-                print(str(item), file=err)
-                status = max(status, EXIT_RECORD_ERRORS)
-                continue
-            line = {"file": path, **item.to_dict()}
-            out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+        items = normalize(
+            doc, fmt, source_channel=source_channel, source=path, carrier_code=carrier_code
+        )
+        lines: list[str] = []
+        problems: list[str] = []
+        try:
+            for item in items:
+                if isinstance(item, NormalizeError):
+                    problems.append(str(item))
+                    continue
+                line = {"file": path, **item.to_dict()}
+                lines.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
+        except DocumentError as exc:
+            print(f"{path}: {exc}", file=err)
+            status = EXIT_BAD_FILE
+            continue
+        for text in lines:
+            out.write(text + "\n")
+        for problem in problems:
+            print(problem, file=err)
+        if problems:
+            status = max(status, EXIT_RECORD_ERRORS)
     out.flush()
     return status

@@ -46,24 +46,35 @@ def main(
 ) -> int:
     """Parse each file, print its transaction sets as JSON lines, and return the exit status.
 
-    Writes one JSON object per transaction set to `stdout` (default sys.stdout) and one line
-    per error to `stderr` (default sys.stderr). Never raises on bad input.
+    Streams: each set is printed as soon as it closes and then dropped, so memory stays flat
+    whatever the file size. Writes one JSON object per transaction set to `stdout` (default
+    sys.stdout) and one line per error to `stderr` (default sys.stderr), each set's errors
+    right after it (with the file-level errors found so far), the rest at the end of the file.
+    Never raises on bad input.
     """
-    from waybill.connectors.edi import parse_file  # lazy: keep `waybill --help` fast
+    from waybill.connectors.edi import stream_file  # lazy: keep `waybill --help` fast
 
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     status = 0
     for path in files:
-        result = parse_file(path)
+        stream = stream_file(path)
+        file_errors = stream.result.errors
+        printed = 0
+        for tset in stream:
+            out.write(json.dumps(tset.to_json_dict(segments=segments), ensure_ascii=False) + "\n")
+            # File-level errors met so far, then the set's own, in file order.
+            found = [(e.segment_position or 0, 1, e) for e in file_errors[printed:]]
+            printed = len(file_errors)
+            found.extend((e.segment_position or 0, 0, e) for e in tset.errors)
+            for _, _, error in sorted(found, key=lambda item: item[:2]):
+                print(str(error), file=err)
+        result = stream.result
         if result.read_error is not None:
             print(result.read_error, file=err)
             status = 2
             continue
-        for tset in result.transaction_sets:
-            line = json.dumps(tset.to_json_dict(segments=segments), ensure_ascii=False)
-            out.write(line + "\n")
-        for error in result.all_errors():
+        for error in file_errors[printed:]:
             print(str(error), file=err)
         if not result.ok:
             status = max(status, 1)

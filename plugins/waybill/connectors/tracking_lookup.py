@@ -35,10 +35,13 @@ FEDEX_MAX_NUMBERS = 30
 
 
 def pending_numbers(conn: psycopg.Connection, source: str, entity: EntityConfig) -> list[str]:
-    """Tracking numbers in ``raw.<source>__<keys_from>`` without a landed POD in this entity's table.
+    """Tracking numbers in ``raw.<source>__<keys_from>`` without a settled POD in this entity's
+    table.
 
     Reads the ``keys_from`` entity's payload field ``key_field`` and this entity's landed
-    payloads' ``done_field``; a missing table counts as empty.
+    payloads' ``done_field``; a missing table counts as empty. A POD is settled once its number's
+    newest landed version carries it and it first landed more than ``recheck_hours`` ago (option,
+    default 0): carriers reverse PODs, and a reversal shows only to a client that asks again.
     """
     options = entity.options
     events = raw_table_name(source, options["keys_from"])
@@ -59,11 +62,19 @@ def pending_numbers(conn: psycopg.Connection, source: str, entity: EntityConfig)
     ).format(field=sql.Literal(options["key_field"]), events=sql.Identifier("raw", events))
     if details in existing:
         query = sql.SQL(
-            "{query} except select natural_key from {details} where payload ? {done}"
+            "{query} except select natural_key from ("
+            " select distinct on (natural_key) natural_key, payload,"
+            " min(loaded_at) filter (where payload ? {done})"
+            " over (partition by natural_key) as pod_landed_at"
+            " from {details} order by natural_key, loaded_at desc, raw_id desc"
+            ") as newest"
+            " where payload ? {done}"
+            " and pod_landed_at < now() - make_interval(hours => {recheck})"
         ).format(
             query=query,
             details=sql.Identifier("raw", details),
             done=sql.Literal(options["done_field"]),
+            recheck=sql.Literal(int(options.get("recheck_hours", 0))),
         )
     return sorted(number for (number,) in conn.execute(sql.SQL("{q} order by 1").format(q=query)))
 

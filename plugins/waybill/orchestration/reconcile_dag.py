@@ -11,7 +11,7 @@ def build_reconcile_dag(doc_md: str | None = None) -> DAG:
     """Return the ``reconcile_billing`` DAG (daily; a failed run means the ERP and outbox differ)."""
     with DAG(
         dag_id="reconcile_billing",
-        description="Compare ERP invoices with the billing outbox: missing, duplicated, amounts",
+        description="Three-way: mart vs outbox vs ERP documents (missing, duplicated, orphan, drift)",
         schedule="@daily",
         tags=["billing", "reconciliation"],
         doc_md=doc_md,

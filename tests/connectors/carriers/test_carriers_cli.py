@@ -43,7 +43,8 @@ def test_clean_file_exits_zero_with_one_line_per_event(tmp_path: Path) -> None:
     assert (status, err) == (0, "")
     assert [line["file"] for line in lines] == [path, path]
     assert lines[0]["milestone"] == "in_transit"
-    assert list(lines[0])[:3] == ["file", "tracking_number", "carrier_code"]
+    assert list(lines[0])[:4] == ["file", "event_id", "carrier", "tracking_number"]
+    assert lines[0]["source_channel"] == "api"
 
 
 def test_record_error_exits_one_and_keeps_the_rest(tmp_path: Path) -> None:
@@ -90,12 +91,55 @@ def test_register_adds_the_subcommand(tmp_path: Path) -> None:
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["carriers", "normalize", "--format", "fedex", "a.json", "b.json"])
-    assert (args.fmt, args.files, args.carrier_code) == ("fedex", ["a.json", "b.json"], None)
+    assert (args.fmt, args.files, args.carrier_code, args.source_channel) == (
+        "fedex",
+        ["a.json", "b.json"],
+        None,
+        "api",
+    )
     assert callable(args.func)
     with pytest.raises(SystemExit):
-        parser.parse_args(["carriers", "normalize", "--format", "dhl", "a.json"])
+        parser.parse_args(["carriers", "normalize", "--format", "ontrac", "a.json"])
 
 
 def test_unknown_format_raises() -> None:
     with pytest.raises(ValueError, match="unknown carrier format"):
-        main("dhl", [])
+        main("ontrac", [])
+
+
+@pytest.mark.parametrize(
+    "fmt", ["ups", "fedex", "dcsa", "easypost", "usps", "dhl", "shippo", "aftership"]
+)
+@pytest.mark.parametrize("content", ["{}", '[1, "junk", null]'], ids=["empty-object", "junk-array"])
+def test_document_not_of_the_format_exits_two_naming_the_file(
+    tmp_path: Path, fmt: str, content: str
+) -> None:
+    bad = _write(tmp_path, "other.json", content)
+    status, lines, err = _main(fmt, [bad])
+    assert (status, lines) == (2, [])
+    assert err.startswith(f"{bad}: not ")
+
+
+def test_other_files_still_run_after_a_document_of_another_kind(tmp_path: Path) -> None:
+    fedex = _write(tmp_path, "fedex.json", json.dumps({"output": {"completeTrackResults": []}}))
+    good = _write(tmp_path, "ok.json", _ups(_activity("20240105")))
+    status, lines, err = _main("ups", [fedex, good])
+    assert status == 2
+    assert [line["file"] for line in lines] == [good]
+    assert f"{fedex}: not a UPS Track API response" in err
+
+
+def test_source_channel_is_stamped_on_every_event(tmp_path: Path) -> None:
+    path = _write(tmp_path, "ok.json", _ups(_activity("20240105"), _activity("20240106")))
+    out, err = io.StringIO(), io.StringIO()
+    status = main("ups", [path], source_channel="webhook", stdout=out, stderr=err)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert (status, [line["source_channel"] for line in lines]) == (0, ["webhook", "webhook"])
+
+
+def test_carrier_error_exits_one_with_the_carriers_code(tmp_path: Path) -> None:
+    doc = {"response": {"errors": [{"code": "151018", "message": "Invalid tracking number"}]}}
+    path = _write(tmp_path, "err.json", json.dumps(doc))
+    status, lines, err = _main("ups", [path])
+    assert (status, lines) == (1, [])
+    assert err == f"{path}: $.response.errors[0]: UPS error 151018: Invalid tracking number\n"

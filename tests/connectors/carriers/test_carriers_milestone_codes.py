@@ -47,7 +47,17 @@ def test_seed_has_no_duplicate_keys_and_only_canonical_milestones() -> None:
 
 def test_seed_covers_every_standard() -> None:
     standards = {row["source_standard"] for row in _rows()}
-    assert standards == {"x12_214", "ups", "fedex", "dcsa", "easypost"}
+    assert standards == {
+        "x12_214",
+        "ups",
+        "fedex",
+        "dcsa",
+        "easypost",
+        "usps",
+        "dhl",
+        "shippo",
+        "aftership",
+    }
 
 
 def test_seed_covers_at7_codes_in_the_x12_corpus(corpus: Path) -> None:

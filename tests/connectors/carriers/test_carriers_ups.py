@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from waybill.connectors.carriers import NormalizeResult, normalize_result
+from waybill.connectors.carriers import DocumentError, NormalizeResult, normalize_result
 from waybill.milestones import EXCEPTIONS, MILESTONES, UNMAPPED
 
 if TYPE_CHECKING:
@@ -78,15 +78,16 @@ def test_schema_sample_delivered_event(corpus: Path) -> None:
     assert event.tracking_number == "1Z1442YY7229014688"
     assert event.milestone == "delivered"
     assert event.classifier == "actual"
-    # No gmtDate/gmtTime/gmtOffset in the sample: the local time is kept, UTC is not guessed.
-    assert event.event_at_local == "20220126T163000"
-    assert event.event_at_utc is None
+    # No gmtDate/gmtTime/gmtOffset in the sample: the zone comes from the state (NJ), as in dbt.
+    assert event.occurred_at_local == "20220126T163000"
+    assert event.occurred_at_utc == "2022-01-26T21:30:00Z"
+    assert (event.time_zone, event.time_zone_source) == ("America/New_York", "location_state")
     assert event.location.city == "PARAMUS"
     assert event.location.postal_code == "07652"
     label = next(e for e in result.events if e.source_code == "M")
     assert label.milestone == "tendered"
     estimate = next(e for e in result.events if e.source_code == "DEL")
-    assert (estimate.milestone, estimate.event_at_local) == ("delivered", "20220126T163000")
+    assert (estimate.milestone, estimate.occurred_at_local) == ("delivered", "20220126T163000")
 
 
 def test_test_sample_customs_release_and_placeholder_date(corpus: Path) -> None:
@@ -103,21 +104,22 @@ def test_test_sample_customs_release_and_placeholder_date(corpus: Path) -> None:
 def test_gmt_fields_give_utc() -> None:
     doc = _doc(_activity(gmtDate="20220126", gmtTime="213000", gmtOffset="-05:00"))
     [event] = _run(doc).events
-    assert event.event_at_utc == "2022-01-26T21:30:00Z"
+    assert event.occurred_at_utc == "2022-01-26T21:30:00Z"
     assert event.utc_offset == "-05:00"
-    assert event.event_at_local == "20220126T163000"
+    assert event.occurred_at_local == "20220126T163000"
 
 
 @pytest.mark.parametrize("offset", ["-05:00", "-0500", "-05.00"])
 def test_gmt_offset_alone_shifts_local_time(offset: str) -> None:
     [event] = _run(_doc(_activity(gmtOffset=offset))).events
-    assert event.event_at_utc == "2022-01-26T21:30:00Z"
-    assert event.utc_offset == offset
+    assert event.occurred_at_utc == "2022-01-26T21:30:00Z"
+    assert event.utc_offset == "-05:00"
+    assert event.time_zone_source == "payload"
 
 
 def test_gmt_time_with_dropped_leading_zero() -> None:
     [event] = _run(_doc(_activity(gmtDate="20210210", gmtTime="74700"))).events
-    assert event.event_at_utc == "2021-02-10T07:47:00Z"
+    assert event.occurred_at_utc == "2021-02-10T07:47:00Z"
 
 
 def test_unknown_type_is_unmapped_not_dropped() -> None:
@@ -187,12 +189,61 @@ def test_hostile_long_description_is_kept_verbatim() -> None:
     assert event.milestone == "in_transit"
 
 
+def test_broken_track_response_container_is_one_error() -> None:
+    result = _run({"trackResponse": {"shipment": {}}})
+    assert result.events == []
+    [error] = result.errors
+    assert (error.path, error.field) == ("$", "trackResponse.shipment")
+
+
 @pytest.mark.parametrize(
     "doc",
-    [[], {"response": {"errors": [{"code": "250003"}]}}, {"trackResponse": {"shipment": {}}}, None],
+    [[], None, {}, {"output": {"completeTrackResults": []}}, {"response": {}}],
+    ids=["array", "null", "empty", "fedex", "response-without-errors"],
 )
-def test_wrong_document_shape_is_one_error(doc: Any) -> None:
-    result = _run(copy.deepcopy(doc))
+def test_document_that_is_not_ups_is_rejected(doc: Any) -> None:
+    with pytest.raises(DocumentError) as caught:
+        _run(copy.deepcopy(doc))
+    assert "not a UPS Track API response" in str(caught.value)
+
+
+def test_warnings_only_not_found_is_a_clean_error() -> None:
+    # Tracking.yaml: a Shipment may carry warnings[] of {code, message}; an unknown number
+    # answers with that warning and no package.
+    doc = {
+        "trackResponse": {
+            "shipment": [
+                {
+                    "inquiryNumber": "1Z0000000000000000",
+                    "warnings": [{"code": "TW0001", "message": "Tracking Information Not Found"}],
+                }
+            ]
+        }
+    }
+    result = _run(doc)
     assert result.events == []
-    assert len(result.errors) == 1
-    assert result.errors[0].path == "$"
+    [error] = result.errors
+    assert error.path == "$.trackResponse.shipment[0].warnings[0]"
+    assert (error.carrier_error_code, error.carrier_error_message) == (
+        "TW0001",
+        "Tracking Information Not Found",
+    )
+    assert "TW0001: Tracking Information Not Found" in str(error)
+
+
+def test_error_envelope_keeps_each_ups_code_and_message() -> None:
+    # Tracking.yaml ErrorResponse: {"response": {"errors": [{"code", "message"}]}}.
+    doc = {
+        "response": {
+            "errors": [
+                {"code": "151018", "message": "Invalid tracking number"},
+                {"code": "250003", "message": "Invalid Access License number"},
+            ]
+        }
+    }
+    result = _run(doc)
+    assert result.events == []
+    assert [(e.path, e.carrier_error_code, e.carrier_error_message) for e in result.errors] == [
+        ("$.response.errors[0]", "151018", "Invalid tracking number"),
+        ("$.response.errors[1]", "250003", "Invalid Access License number"),
+    ]

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import pytest
 from x12_builders import STATUS_214, interchange
 
-from waybill.connectors.edi import build_997, parse_bytes, parse_file, write_997
+from waybill.connectors.edi import (
+    build_997,
+    parse_bytes,
+    parse_file,
+    stream_text_chunks,
+    write_997,
+)
+from waybill.connectors.edi.acknowledgment import AckFile
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -96,3 +105,28 @@ def test_write_997_uses_a_deterministic_name_and_overwrites(tmp_path: Path) -> N
 def test_write_997_writes_nothing_for_a_rejected_file(tmp_path: Path) -> None:
     assert write_997(parse_bytes(b"garbage", "bad.edi"), tmp_path) is None
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ack_file_publishes_while_streaming_and_a_failed_write_never_stops_the_parse(
+    tmp_path: Path,
+) -> None:
+    text = interchange([STATUS_214, STATUS_214])
+    good = AckFile(tmp_path / "ok", now=NOW)
+    sets = list(stream_text_chunks([text], "in.edi", listener=good.writer))
+    published = good.commit()
+
+    full = AckFile(tmp_path / "full", now=NOW)
+
+    def disk_full(_: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    full._handle.write = disk_full  # type: ignore[method-assign]
+    also = list(stream_text_chunks([text], "in.edi", listener=full.writer))
+    with pytest.raises(OSError, match="No space left"):
+        full.commit()
+
+    assert len(sets) == len(also) == 2
+    assert published == tmp_path / "ok" / "997_SENDER_000000905.edi"
+    assert published.read_text() == build_997(parse_bytes(text.encode(), "in.edi"), now=NOW)
+    assert [p.name for p in (tmp_path / "ok").iterdir()] == [published.name]
+    assert list((tmp_path / "full").iterdir()) == []

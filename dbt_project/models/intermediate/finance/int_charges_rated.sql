@@ -3,6 +3,8 @@ with
 stg_tms__rated_charges as (
 
     select * from {{ ref('stg_tms__rated_charges') }}
+    -- A voided charge (a cancelled shipment) bills nothing.
+    where charge_status <> 'VOIDED'
 
 ),
 

@@ -27,6 +27,7 @@ unioned as (
         pod_received_at,
         loaded_at
     from stg_ridgeline__pods
+    where pod_status <> 'REVERSED'
     union all
     select
         'parcelco' as carrier_code,

@@ -40,6 +40,9 @@ final as (
         stg_erp__customers.credit_limit,
         stg_erp__customers.payment_terms,
         snp_erp__contracts.contract_id,
+        coalesce(snp_erp__contracts.amendment_policy, 'credit_and_rebill')
+            as amendment_policy,
+        snp_erp__contracts.approval_limit,
         open_holds.customer_id is not null as is_on_credit_hold,
         open_holds.credit_hold_reason,
         open_holds.credit_hold_placed_at,

@@ -42,6 +42,12 @@ stg_tms__shipments as (
 
 ),
 
+int_shipment_identities_resolved as (
+
+    select * from {{ ref('int_shipment_identities_resolved') }}
+
+),
+
 stg_ops__billing_outbox as (
 
     select * from {{ ref('stg_ops__billing_outbox') }}
@@ -87,6 +93,7 @@ joined as (
         fct_shipments.delivered_at,
         pods.pod_received_at,
         fct_shipments.has_damage,
+        coalesce(identities.order_status = 'CANCELLED', false) as is_cancelled,
         coalesce(dim_customers.is_on_credit_hold, false) as is_on_credit_hold,
         coalesce(charge_totals.has_charge_out_of_contract, false)
             as has_charge_out_of_contract,
@@ -111,6 +118,8 @@ joined as (
         on
             fct_shipments.carrier_code = pods.carrier_code
             and fct_shipments.tracking_number = pods.tracking_number
+    left join int_shipment_identities_resolved as identities
+        on fct_shipments.shipment_id = identities.shipment_id
     left join dim_customers
         on fct_shipments.customer_id = dim_customers.customer_id
     left join charge_totals
@@ -130,6 +139,7 @@ holds as (
             when delivered_at is null then array[]::text[]
             else array_remove(
                 array[
+                    case when is_cancelled then 'cancelled' end,
                     case when pod_received_at is null then 'missing_pod' end,
                     case when has_damage then 'open_exception' end,
                     case when is_on_credit_hold then 'credit_hold' end,
@@ -146,6 +156,21 @@ holds as (
             )
         end as hold_reasons
     from joined
+
+),
+
+revocable as (
+
+    -- An invoice stays billed unless the order was cancelled or its POD
+    -- withdrawn: then billing credits it (a credit hold or a new charge does
+    -- not un-bill what was posted; it holds the next document instead).
+    select
+        *,
+        invoiced_at is not null
+        and not is_cancelled
+        and pod_received_at is not null
+        and charge_count > 0 as is_invoiced
+    from holds
 
 ),
 
@@ -171,7 +196,7 @@ final as (
         pod_received_at,
         invoiced_at,
         case
-            when invoiced_at is not null then 'invoiced'
+            when is_invoiced then 'invoiced'
             when
                 delivered_at is null
                 or match_status not in ('matched', 'tracking_number_conflict')
@@ -181,7 +206,7 @@ final as (
             else 'ready'
         end as billing_status,
         case
-            when invoiced_at is not null then null
+            when is_invoiced then null
             when delivered_at is null then 'not_delivered'
             when
                 match_status not in ('matched', 'tracking_number_conflict')
@@ -200,7 +225,7 @@ final as (
         erp_document_number,
         extract(epoch from invoiced_at - delivered_at)
         / 3600.0 as delivery_to_invoice_hours
-    from holds
+    from revocable
 
 )
 

@@ -24,6 +24,9 @@ final as (
         upper(payload ->> 'currency') as currency,
         payload ->> 'payment_terms' as payment_terms,
         payload -> 'rate_card_ids' as rate_card_ids,
+        coalesce(payload ->> 'amendment_policy', 'credit_and_rebill')
+            as amendment_policy,
+        (payload ->> 'approval_limit')::numeric(14, 2) as approval_limit,
         (payload ->> 'updated_at')::timestamptz as updated_at,
         loaded_at
     from latest

@@ -5,6 +5,7 @@ source as (
     {{ optional_relation(source('ops', 'billing_outbox'), {
         'invoice_id': 'text',
         'version': 'integer',
+        'kind': 'text',
         'status': 'text',
         'erp_document_number': 'text',
         'posted_at': 'timestamptz',
@@ -14,14 +15,15 @@ source as (
 
 final as (
 
-    -- One row per invoice that reached the ERP: its first posting.
+    -- One row per invoice thread that reached the ERP: its first posted
+    -- invoice (credit notes and later versions are the thread's history).
     select
         invoice_id,
         min(posted_at) as invoiced_at,
         min(erp_document_number) as erp_document_number,
         max(version) as posted_version
     from source
-    where status = 'posted'
+    where status = 'posted' and kind = 'invoice'
     group by invoice_id
 
 )

@@ -6,10 +6,14 @@ source as (
 
 ),
 
+-- The newest state of each POD: a reversal (status REVERSED) or a
+-- corrected POD re-publishes the record with a later updated_at.
 latest as (
 
     {{ latest_versions(
-        "source", "(payload ->> 'received_at')::timestamptz, raw_id"
+        "source",
+        "coalesce((payload ->> 'updated_at')::timestamptz,"
+        ~ " (payload ->> 'received_at')::timestamptz) desc, raw_id desc"
     ) }}
 
 ),
@@ -24,6 +28,7 @@ final as (
         (payload ->> 'pages')::integer as page_count,
         (payload ->> 'delivered_at')::timestamptz as delivered_at,
         (payload ->> 'received_at')::timestamptz as pod_received_at,
+        coalesce(upper(payload ->> 'status'), 'RECEIVED') as pod_status,
         loaded_at
     from latest
 

@@ -6,9 +6,15 @@ source as (
 
 ),
 
+-- A re-weigh, a rate correction or a void re-publishes the charge with a
+-- higher revision; records without one are revision 1.
 latest as (
 
-    {{ latest_versions("source", "loaded_at desc, raw_id desc") }}
+    {{ latest_versions(
+        "source",
+        "coalesce((payload ->> 'revision')::integer, 1) desc,"
+        ~ " loaded_at desc, raw_id desc"
+    ) }}
 
 ),
 
@@ -26,6 +32,8 @@ final as (
         upper(payload ->> 'cost_currency') as cost_currency,
         payload ->> 'rate_card_id' as rate_card_id,
         payload ->> 'rate_source' as rate_source,
+        coalesce(upper(payload ->> 'status'), 'ACTIVE') as charge_status,
+        coalesce((payload ->> 'revision')::integer, 1) as revision,
         {{ local_to_utc(
             "(payload ->> 'created_at')::timestamp",
             "'" ~ var('tms_time_zone') ~ "'",

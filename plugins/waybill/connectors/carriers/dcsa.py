@@ -1,30 +1,46 @@
-"""DCSA Track & Trace events (v2 flat, v3 ``metadata``/``payload``) → canonical events.
+"""DCSA Track & Trace events (2.2 flat, 3.0.0-Beta ``metadata``/``payload``, 3.0.0) → canonical events.
 
-``doc`` is a list of events (``GET /events``) or one event (``GET /events/{eventID}``, a
-webhook notification). Each event is coded ``<eventType>:<eventTypeCode>`` and, where the
-meaning depends on it, qualified: equipment events by ``emptyIndicatorCode``
-(``EQUIPMENT:PICK:EMPTY``), shipment events by ``documentTypeCode`` (``SHIPMENT:ISSU:TRD``);
-the seed is searched from the most specific code down.
+Shapes, detected per document and per event:
 
-A v3 event with ``metadata.retractedEventID`` and no payload withdraws an earlier event: it is
-kept, flagged ``is_retraction`` with ``retracts_event_id``, milestone ``unmapped``, timed at
-``eventCreatedDateTime`` (when the retraction was published).
+- **2.2** (``GET /v2/events``): an array of flat events (``eventType``, ``eventClassifierCode``,
+  ``<type>EventTypeCode``, ``eventDateTime``, ``transportCall``, ``documentReferences``).
+- **3.0.0-Beta-1**: an array of (or one) ``{metadata, payload}`` event; a ``metadata`` with
+  ``retractedEventID`` and no payload withdraws an earlier event.
+- **3.0.0 as released**: ``{"events": [...]}`` (or one event) with ``eventClassification``
+  (``eventTypeCode``, ``eventClassifierCode``, ``shipment|transport|equipmentEventTypeCode``),
+  ``eventDateTime``, ``eventLocation``, ``relatedDocumentReferences[{typeCode, reference}]``,
+  ``shipmentReferences``, ``shipmentDetails``, ``transportDetails`` (``transportCall``,
+  ``delayReasonCode``, ``changeRemark``) and ``equipmentDetails``; ``isRetracted: true``
+  withdraws the event with that ``eventID``.
+
+Each event is coded ``<eventType>:<eventTypeCode>`` and, where the meaning depends on it,
+qualified: equipment events by ``emptyIndicatorCode`` (``EQUIPMENT:PICK:EMPTY``), shipment
+events by the document type (``SHIPMENT:ISSU:TRD``); the seed is searched from the most specific
+code down. A retraction is kept, flagged ``is_retraction`` with ``retracts_event_id``, milestone
+``unmapped``, so a consumer can drop the withdrawn event.
 
 Tracking number: the booking (``BKG``), else the transport document (``TRD``, the bill of
-lading), else the container (``equipmentReference``) — the identifiers a shipper tracks by.
+lading), else the container (``equipmentReference`` / ``EQ`` reference). The source's
+``eventID`` is kept as ``source_event_id``; ``event_id`` follows the contract (the DCSA examples
+reuse one eventID for two different events).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from waybill.connectors.carriers.events import (
-    CarrierEvent,
-    Field,
+from waybill.connectors.carriers.contract import (
+    CanonicalEvent,
+    DocumentError,
     Location,
     NormalizeError,
+    make_event,
+)
+from waybill.connectors.carriers.events import (
+    Field,
+    describe,
     parse_iso,
-    stable_event_id,
+    records_of,
     walk_records,
 )
 from waybill.milestones import UNMAPPED, lookup
@@ -80,112 +96,262 @@ CODE_NAMES = {
 }
 
 
-def normalize(
-    doc: Any, *, source: str = "<input>", carrier_code: str | None = None
-) -> Iterator[CarrierEvent | NormalizeError]:
-    """Yield one event or error per DCSA event in ``doc`` (a list of events or one event).
+_EVENT_KEYS = ("metadata", "payload", "eventType", "eventClassification", "eventID")
 
-    ``source`` names the document in errors; ``carrier_code`` overrides the publisher's
-    ``carrierCode`` (default ``dcsa`` when neither is known). Never raises on bad input.
+
+def normalize(
+    doc: Any, *, source_channel: str, source: str = "<input>", carrier_code: str | None = None
+) -> Iterator[CanonicalEvent | NormalizeError]:
+    """Yield one event or error per DCSA event in ``doc`` (see the module doc for the shapes).
+
+    ``source_channel`` is stamped on every event; ``source`` names the document in errors;
+    ``carrier_code`` overrides the publisher's ``carrierCode`` (default ``dcsa`` when neither is
+    known). A malformed event becomes its :class:`NormalizeError` and the walk goes on. Raises
+    :class:`DocumentError` when ``doc`` is not a DCSA T&T document.
     """
-    yield from walk_records(doc, source, _events, lambda event: [_event(event, carrier_code)])
+    yield from walk_records(
+        doc, source, _events, lambda event: [_event(event, carrier_code, source_channel)]
+    )
+
+
+def _looks_like_event(value: Any) -> bool:
+    return isinstance(value, dict) and any(key in value for key in _EVENT_KEYS)
 
 
 def _events(root: Field) -> list[Field]:
     if isinstance(root.value, list):
-        return [Field(item, f"$[{index}]") for index, item in enumerate(root.value)]
+        return records_of(root, "a DCSA Track & Trace document", _looks_like_event)
     if isinstance(root.value, dict):
-        return [root]
-    raise root.error(None, "document must be an event object or an array of events")
+        if isinstance(root.value.get("events"), list):
+            return records_of(
+                root.child("events", kind=list), "a DCSA Track & Trace document", _looks_like_event
+            )
+        if _looks_like_event(root.value):
+            return [root]
+        raise DocumentError(
+            "not a DCSA Track & Trace document: an object with no 'events' array and no event"
+            " fields (eventType, eventClassification, metadata/payload)"
+        )
+    raise DocumentError(
+        f"not a DCSA Track & Trace document: the document is {describe(root.value)}"
+    )
 
 
-def _event(event: Field, carrier_override: str | None) -> CarrierEvent:
+def _event(event: Field, carrier_override: str | None, channel: str) -> CanonicalEvent:
+    if event.value.get("eventClassification") is not None:
+        return _event_v3(event, carrier_override, channel)
     metadata = event.obj("metadata")
-    is_v3 = metadata.value is not None
-    publisher = metadata.obj("publisher") if is_v3 else Field(None)
+    is_beta = metadata.value is not None
+    publisher = metadata.obj("publisher") if is_beta else Field(None)
     carrier = (
         carrier_override
         or (publisher.text("carrierCode") if publisher.value is not None else None)
         or "dcsa"
     )
-    retracted = metadata.text("retractedEventID") if is_v3 else None
+    retracted = metadata.text("retractedEventID") if is_beta else None
     if retracted:
-        return _retraction(metadata, retracted, carrier, event.path)
+        return _retraction(
+            metadata,
+            "eventCreatedDateTime",
+            metadata.text("eventType") or "EVENT",
+            retracted,
+            carrier,
+            channel,
+            event.path,
+            metadata.text("eventID"),
+        )
 
-    payload = event.obj("payload", required=True) if is_v3 else event
-    event_type = payload.text("eventType") or (metadata.text("eventType") if is_v3 else None)
+    payload = event.obj("payload", required=True) if is_beta else event
+    event_type = payload.text("eventType") or (metadata.text("eventType") if is_beta else None)
     if event_type is None:
         raise payload.error("eventType", "is missing")
     code_field = _TYPE_CODE_FIELD.get(event_type, "eventTypeCode")
     type_code = payload.text(code_field) or payload.text("eventTypeCode")
     if type_code is None:
         raise payload.error(code_field, "is missing")
-    classifier_code = payload.text("eventClassifierCode", required=True) or ""
-    classifier = CLASSIFIERS.get(classifier_code)
-    if classifier is None:
-        raise payload.error("eventClassifierCode", f"unknown classifier {classifier_code[:20]!r}")
-    when = payload.text("eventDateTime", required=True) or ""
-    event_at_utc, offset = parse_iso(when, payload, "eventDateTime")
-
     qualifier = None
     if event_type == "EQUIPMENT":
         qualifier = payload.text("emptyIndicatorCode")
     elif event_type == "SHIPMENT":
         qualifier = payload.text("documentTypeCode")
-    base = f"{event_type}:{type_code}"
-    candidates = [f"{base}:{qualifier}", base] if qualifier else [base]
-    source_code, milestone = lookup(SOURCE_STANDARD, candidates)
-
-    tracking = _tracking_number(payload)
-    location = _location(payload)
-    event_id = (metadata.text("eventID") if is_v3 else None) or payload.text("eventID")
-    reason_description = payload.text("reason") or payload.text("changeRemark")
-    return CarrierEvent(
-        tracking_number=tracking,
-        carrier_code=carrier,
-        source_standard=SOURCE_STANDARD,
-        source_code=source_code,
-        source_description=CODE_NAMES.get(type_code),
-        milestone=milestone,
-        classifier=classifier,
-        event_at_utc=event_at_utc,
-        event_at_local=when,
-        utc_offset=offset,
-        location=location,
+    source_event_id = (metadata.text("eventID") if is_beta else None) or payload.text("eventID")
+    return _build(
+        payload,
+        carrier=carrier,
+        channel=channel,
+        event_type=event_type,
+        type_code=type_code,
+        qualifier=qualifier,
+        classifier_node=payload,
+        tracking_number=_tracking_number(payload),
+        location=_location(payload),
         reason_code=payload.text("delayReasonCode"),
-        reason_description=reason_description,
-        event_id=event_id
-        or stable_event_id(
-            "dcsa", carrier, tracking, base, classifier_code, when, location.unlocode
-        ),
+        reason_description=payload.text("reason") or payload.text("changeRemark"),
+        source_event_id=source_event_id,
         path=event.path,
     )
 
 
-def _retraction(metadata: Field, retracted: str, carrier: str, path: str) -> CarrierEvent:
-    event_type = metadata.text("eventType") or "EVENT"
-    created = metadata.text("eventCreatedDateTime")
-    event_at_utc, offset = (
-        parse_iso(created, metadata, "eventCreatedDateTime") if created else (None, None)
+def _event_v3(event: Field, carrier_override: str | None, channel: str) -> CanonicalEvent:
+    """A 3.0.0 event: classification, details objects, ``isRetracted``."""
+    classification = event.obj("eventClassification", required=True)
+    carrier = carrier_override or "dcsa"
+    event_id = event.text("eventID")
+    event_type = classification.text("eventTypeCode", required=True)
+    if event.child("isRetracted").value is True:
+        if event_id is None:
+            raise event.error("eventID", "is missing on a retracted event (nothing to retract)")
+        return _retraction(
+            event, "eventUpdatedDateTime", event_type, event_id, carrier, channel, event.path, None
+        )
+    code_field = _TYPE_CODE_FIELD.get(event_type, f"{event_type.lower()}EventTypeCode")
+    type_code = classification.text(code_field, required=True)
+    shipment = event.obj("shipmentDetails")
+    transport = event.obj("transportDetails")
+    equipment = event.obj("equipmentDetails")
+    qualifier = None
+    if event_type == "EQUIPMENT":
+        qualifier = equipment.text("emptyIndicatorCode")
+    elif event_type == "SHIPMENT":
+        qualifier = shipment.obj("documentReference").text("typeCode")
+    return _build(
+        event,
+        carrier=carrier,
+        channel=channel,
+        event_type=event_type,
+        type_code=type_code,
+        qualifier=qualifier,
+        classifier_node=classification,
+        tracking_number=_tracking_number_v3(event, shipment, equipment),
+        location=_location_v3(event),
+        reason_code=transport.text("delayReasonCode"),
+        reason_description=shipment.text("reason") or transport.text("changeRemark"),
+        source_event_id=event_id,
+        path=event.path,
     )
-    return CarrierEvent(
+
+
+def _build(
+    payload: Field,
+    *,
+    carrier: str,
+    channel: str,
+    event_type: str,
+    type_code: str,
+    qualifier: str | None,
+    classifier_node: Field,
+    tracking_number: str,
+    location: Location,
+    reason_code: str | None,
+    reason_description: str | None,
+    source_event_id: str | None,
+    path: str,
+) -> CanonicalEvent:
+    classifier_code = classifier_node.text("eventClassifierCode", required=True)
+    classifier = CLASSIFIERS.get(classifier_code)
+    if classifier is None:
+        raise classifier_node.error(
+            "eventClassifierCode", f"unknown classifier {classifier_code[:20]!r}"
+        )
+    when = payload.text("eventDateTime", required=True)
+    local, aware = parse_iso(when, payload, "eventDateTime")
+    base = f"{event_type}:{type_code}"
+    candidates = [f"{base}:{qualifier}", base] if qualifier else [base]
+    source_code, milestone = lookup(SOURCE_STANDARD, candidates)
+    return make_event(
+        carrier=carrier,
+        tracking_number=tracking_number,
+        source_format=SOURCE_STANDARD,
+        source_channel=channel,
+        # The classifier is part of the code: an estimate and the actual are different events.
+        event_code=f"{candidates[0]}:{classifier_code}",
+        source_code=source_code,
+        milestone=milestone,
+        source_description=CODE_NAMES.get(type_code),
+        classifier=classifier,
+        occurred_at_local=when,
+        local_moment=local,
+        aware_moment=aware,
+        location=location,
+        reason_code=reason_code,
+        reason_description=reason_description,
+        source_event_id=source_event_id,
+        path=path,
+    )
+
+
+def _retraction(
+    node: Field,
+    time_key: str,
+    event_type: str,
+    retracted: str,
+    carrier: str,
+    channel: str,
+    path: str,
+    source_event_id: str | None,
+) -> CanonicalEvent:
+    created = node.text(time_key)
+    local, aware = parse_iso(created, node, time_key) if created else (None, None)
+    return make_event(
+        carrier=carrier,
         tracking_number=None,
-        carrier_code=carrier,
-        source_standard=SOURCE_STANDARD,
+        source_format=SOURCE_STANDARD,
+        source_channel=channel,
+        event_code=f"{event_type}:RETRACTED:{retracted}",
         source_code=f"{event_type}:RETRACTED",
-        source_description=f"retraction of event {retracted}",
         milestone=UNMAPPED,
-        classifier="actual",
-        event_at_utc=event_at_utc,
-        event_at_local=created,
-        utc_offset=offset,
-        location=Location(),
-        reason_code=None,
-        reason_description=None,
-        event_id=metadata.text("eventID") or stable_event_id("dcsa", carrier, "retract", retracted),
+        source_description=f"retraction of event {retracted}",
+        occurred_at_local=created,
+        local_moment=local,
+        aware_moment=aware,
+        source_event_id=source_event_id,
         is_retraction=True,
         retracts_event_id=retracted,
         path=path,
+    )
+
+
+def _tracking_number_v3(event: Field, shipment: Field, equipment: Field) -> str:
+    refs: dict[str, str] = {}
+    for item in event.items("relatedDocumentReferences"):
+        if isinstance(item.value, dict):
+            kind, value = item.text("typeCode"), item.text("reference")
+            if kind and value:
+                refs.setdefault(kind, value)
+    document = shipment.obj("documentReference")
+    if document.value is not None:
+        kind, value = document.text("typeCode"), document.text("reference")
+        if kind and value:
+            refs.setdefault(kind, value)
+    number = refs.get("BKG") or refs.get("TRD") or equipment.text("equipmentReference")
+    if number is None:
+        for item in event.items("shipmentReferences"):
+            if isinstance(item.value, dict) and item.text("typeCode") == "EQ":
+                number = item.text("reference")
+                break
+    if number is None:
+        raise event.error(
+            "relatedDocumentReferences",
+            "no booking (BKG), transport document (TRD) or equipment reference to track by",
+        )
+    return number
+
+
+def _location_v3(event: Field) -> Location:
+    place = event.obj("eventLocation")
+    if place.value is None:
+        return Location()
+    unlocode = place.text("UNLocationCode")
+    address = place.obj("address")
+    country = address.text("countryCode") if address.value is not None else None
+    if country is None and unlocode and len(unlocode) == 5:
+        country = unlocode[:2]
+    return Location(
+        city=address.text("city") if address.value is not None else None,
+        state=address.text("stateRegion") if address.value is not None else None,
+        postal_code=address.text("postCode") if address.value is not None else None,
+        country=country,
+        unlocode=unlocode,
     )
 
 
@@ -253,7 +419,7 @@ def _location(payload: Field) -> Location:
         city = address.text("city")
         state = address.text("stateRegion")
         postal_code = address.text("postCode")
-        country = address.text("country")
+        country = address.text("country") or address.text("countryCode")
     if country is None and unlocode and len(unlocode) == 5:
         # The first two letters of a UN/LOCODE are the ISO 3166-1 country.
         country = unlocode[:2]

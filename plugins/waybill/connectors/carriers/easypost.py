@@ -1,24 +1,32 @@
 """EasyPost trackers (a Tracker, a ``tracker.*`` webhook Event, a list) → canonical events.
 
-Each ``tracking_details[]`` entry is an actual event coded by its EasyPost ``status``; a
-non-null ``est_delivery_date`` is one estimated ``delivered`` event. EasyPost sends UTC
-(``...Z``), so ``event_at_utc`` is always known when the time is valid.
+Each ``tracking_details[]`` entry is an actual event coded by its EasyPost ``status`` (then
+``status_detail`` for the reason); a non-null ``est_delivery_date`` is one estimated
+``delivered`` event. EasyPost sends UTC (``...Z``), so ``occurred_at_utc`` is known whenever the
+time is valid. The same tracker pulled (``GET /trackers/{id}``) and pushed (``tracker.updated``)
+yields the same event ids. ``carrier`` is the tracker's carrier, lower-cased (EasyPost is an
+aggregator). A document that is not a Tracker, a ``tracker.*`` Event, ``{"trackers": [...]}`` or
+a list of trackers raises :class:`~waybill.connectors.carriers.contract.DocumentError`.
 """
 
 from __future__ import annotations
 
-from dataclasses import astuple
 from typing import TYPE_CHECKING, Any
 
-from waybill.connectors.carriers.events import (
-    CarrierEvent,
-    Field,
+from waybill.connectors.carriers.contract import (
+    CanonicalEvent,
+    DocumentError,
     Location,
     NormalizeError,
+    make_event,
+)
+from waybill.connectors.carriers.events import (
+    Field,
     RecordError,
+    describe,
     parse_iso,
+    records_of,
     require_object,
-    stable_event_id,
     walk_records,
 )
 from waybill.milestones import lookup
@@ -27,18 +35,20 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 SOURCE_STANDARD = "easypost"
+_EXCEPTION_STATUSES = {"failure", "return_to_sender", "error"}
 
 
 def normalize(
-    doc: Any, *, source: str = "<input>", carrier_code: str | None = None
-) -> Iterator[CarrierEvent | NormalizeError]:
+    doc: Any, *, source_channel: str, source: str = "<input>", carrier_code: str | None = None
+) -> Iterator[CanonicalEvent | NormalizeError]:
     """Yield one event or error per EasyPost tracking detail and estimated delivery in ``doc``.
 
-    ``source`` names the document in errors; ``carrier_code`` overrides the tracker's
-    ``carrier`` (lower-cased). Never raises on bad input.
+    ``source_channel`` is stamped on every event; ``source`` names the document in errors;
+    ``carrier_code`` overrides the tracker's ``carrier`` (lower-cased). Raises
+    :class:`DocumentError` when ``doc`` is not an EasyPost tracker document.
     """
 
-    def tracker_events(tracker: Field) -> Iterator[CarrierEvent | NormalizeError]:
+    def tracker_events(tracker: Field) -> Iterator[CanonicalEvent | NormalizeError]:
         details = list(tracker.items("tracking_details"))
         has_estimate = tracker.child("est_delivery_date").value is not None
         builders: list[tuple[Any, Field]] = [(_detail_event, detail) for detail in details]
@@ -46,40 +56,60 @@ def normalize(
             builders.append((_estimate_event, tracker))
         for build, item in builders:
             try:
-                yield build(item, tracker, carrier_code)
+                yield build(item, tracker, carrier_code, source_channel)
             except RecordError as exc:
                 yield exc.to_error(source)
 
     yield from walk_records(doc, source, _trackers, tracker_events)
 
 
-def _trackers(root: Field) -> Iterator[Field]:
+def _is_tracker(value: Any) -> bool:
+    return isinstance(value, dict) and (
+        value.get("object") == "Tracker"
+        or ("tracking_code" in value and "tracking_details" in value)
+    )
+
+
+def _trackers(root: Field) -> list[Field]:
     if isinstance(root.value, list):
-        for index, item in enumerate(root.value):
-            yield Field(item, f"$[{index}]")
-        return
+        return records_of(root, "an EasyPost tracker document", _is_tracker)
     if not isinstance(root.value, dict):
-        raise root.error(None, "document must be a Tracker, an Event or a list of trackers")
+        raise DocumentError(
+            f"not an EasyPost tracker document: the document is {describe(root.value)}"
+        )
     kind = root.value.get("object")
     if kind == "Event":
-        yield root.obj("result", required=True)
-    elif "trackers" in root.value:
-        yield from root.items("trackers")
-    else:
-        yield root
+        description = root.value.get("description")
+        if not (isinstance(description, str) and description.startswith("tracker.")):
+            raise DocumentError(
+                f"not an EasyPost tracker document: an Event {description!r}, not tracker.*"
+            )
+        return [root.obj("result", required=True)]
+    if isinstance(root.value.get("trackers"), list):
+        return records_of(
+            root.child("trackers", kind=list), "an EasyPost tracker document", _is_tracker
+        )
+    if _is_tracker(root.value):
+        return [root]
+    raise DocumentError(
+        "not an EasyPost tracker document: no Tracker object, tracker.* Event or 'trackers' list"
+    )
 
 
 def _common(tracker: Field, carrier_override: str | None) -> tuple[str, str]:
-    tracking = tracker.text("tracking_code", required=True) or ""
+    tracking = tracker.text("tracking_code", required=True)
     carrier = carrier_override or (tracker.text("carrier") or "easypost").lower()
     return tracking, carrier
 
 
-def _detail_event(node: Field, tracker: Field, carrier_override: str | None) -> CarrierEvent:
+def _detail_event(
+    node: Field, tracker: Field, carrier_override: str | None, channel: str
+) -> CanonicalEvent:
     detail = require_object(node)
-    status = detail.text("status", required=True) or ""
-    when = detail.text("datetime", required=True) or ""
-    event_at_utc, offset = parse_iso(when, detail, "datetime")
+    status = detail.text("status", required=True)
+    when = detail.text("datetime", required=True)
+    local, aware = parse_iso(when, detail, "datetime")
+    status_detail = detail.text("status_detail")
     source_code, milestone = lookup(SOURCE_STANDARD, [status])
     tracking, carrier = _common(tracker, carrier_override)
     place = detail.obj("tracking_location")
@@ -91,53 +121,46 @@ def _detail_event(node: Field, tracker: Field, carrier_override: str | None) -> 
             postal_code=place.text("zip"),
             country=place.text("country"),
         )
-    return CarrierEvent(
+    return make_event(
+        carrier=carrier,
         tracking_number=tracking,
-        carrier_code=carrier,
-        source_standard=SOURCE_STANDARD,
-        source_code=source_code,
-        source_description=detail.text("message") or detail.text("description"),
-        milestone=milestone,
-        classifier="actual",
-        event_at_utc=event_at_utc,
-        event_at_local=when,
-        utc_offset=offset,
-        location=location,
-        reason_code=detail.text("status_detail"),
-        reason_description=None,
-        event_id=stable_event_id(
-            "easypost",
-            tracking,
-            "detail",
-            status,
-            detail.text("status_detail"),
-            detail.text("carrier_code"),
-            when,
-            astuple(location),
+        source_format=SOURCE_STANDARD,
+        source_channel=channel,
+        event_code=":".join(
+            part for part in (status, status_detail, detail.text("carrier_code")) if part
         ),
+        source_code=source_code,
+        milestone=milestone,
+        source_description=detail.text("message") or detail.text("description"),
+        occurred_at_local=when,
+        local_moment=local,
+        aware_moment=aware,
+        location=location,
+        reason_code=status_detail,
+        is_exception=status in _EXCEPTION_STATUSES,
         path=detail.path,
     )
 
 
-def _estimate_event(node: Field, tracker: Field, carrier_override: str | None) -> CarrierEvent:
-    when = tracker.text("est_delivery_date", required=True) or ""
-    event_at_utc, offset = parse_iso(when, tracker, "est_delivery_date")
+def _estimate_event(
+    node: Field, tracker: Field, carrier_override: str | None, channel: str
+) -> CanonicalEvent:
+    when = tracker.text("est_delivery_date", required=True)
+    local, aware = parse_iso(when, tracker, "est_delivery_date")
     source_code, milestone = lookup(SOURCE_STANDARD, ["est_delivery_date"])
     tracking, carrier = _common(tracker, carrier_override)
-    return CarrierEvent(
+    return make_event(
+        carrier=carrier,
         tracking_number=tracking,
-        carrier_code=carrier,
-        source_standard=SOURCE_STANDARD,
+        source_format=SOURCE_STANDARD,
+        source_channel=channel,
+        event_code="est_delivery_date",
         source_code=source_code,
-        source_description="estimated delivery date",
         milestone=milestone,
+        source_description="estimated delivery date",
         classifier="estimated",
-        event_at_utc=event_at_utc,
-        event_at_local=when,
-        utc_offset=offset,
-        location=Location(),
-        reason_code=None,
-        reason_description=None,
-        event_id=stable_event_id("easypost", tracking, "estimate", when),
+        occurred_at_local=when,
+        local_moment=local,
+        aware_moment=aware,
         path=f"{tracker.path}.est_delivery_date",
     )

@@ -1,7 +1,8 @@
-"""The canonical tracking event every carrier normaliser yields, its error, and shared helpers.
+"""Shared helpers of the carrier normalisers: the typed JSON walker and the record loop.
 
 A normaliser walks one parsed JSON document and yields, for every tracking event in it,
-either a :class:`CarrierEvent` or a :class:`NormalizeError` — never neither, so
+either a :class:`~waybill.connectors.carriers.contract.CanonicalEvent` or a
+:class:`~waybill.connectors.carriers.contract.NormalizeError` — never neither, so
 ``events + errors`` always reconciles with the events the document holds. Errors that
 make a whole container unreadable (``trackResponse`` is not an object) are yielded once
 for that container's path.
@@ -13,17 +14,15 @@ walk's outer loop they share: find the records, read each, turn a bad one into i
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from waybill.connectors.carriers.contract import CanonicalEvent, DocumentError, NormalizeError
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
-
-CLASSIFIERS = ("actual", "estimated", "planned")
 
 # ISO-8601 extended local date-time with an optional offset: what FedEx, DCSA and EasyPost send.
 _ISO_RE = re.compile(
@@ -32,84 +31,17 @@ _ISO_RE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Location:
-    """Where an event happened, as far as the source says; every part may be null."""
-
-    city: str | None = None
-    state: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
-    unlocode: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CarrierEvent:
-    """One tracking event in the canonical shape (see the package README for each field)."""
-
-    tracking_number: str | None
-    carrier_code: str
-    source_standard: str
-    source_code: str
-    source_description: str | None
-    milestone: str
-    classifier: str
-    event_at_utc: str | None
-    event_at_local: str | None
-    utc_offset: str | None
-    location: Location
-    reason_code: str | None
-    reason_description: str | None
-    event_id: str
-    is_retraction: bool = False
-    retracts_event_id: str | None = None
-    path: str = field(default="$", compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-ready dict (the documented keys, in order; ``path`` is left out)."""
-        data = asdict(self)
-        data.pop("path")
-        return data
-
-
-@dataclass(frozen=True, slots=True)
-class NormalizeError:
-    """A record that could not be normalised: the source file, the record's JSON path, the field."""
-
-    source: str
-    path: str
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        """Render ``file: $.path: field 'x': message`` — the line printed on stderr."""
-        where = f"{self.source}: {self.path}"
-        if self.field:
-            where += f": field {self.field!r}"
-        return f"{where}: {self.message}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict with the rendered ``text`` and each part."""
-        return {
-            "text": str(self),
-            "source": self.source,
-            "path": self.path,
-            "field": self.field,
-            "message": self.message,
-        }
-
-
 @dataclass(slots=True)
 class NormalizeResult:
     """Everything one document produced, split into events and errors (input order kept)."""
 
-    events: list[CarrierEvent]
+    events: list[CanonicalEvent]
     errors: list[NormalizeError]
 
     @classmethod
-    def collect(cls, items: Iterable[CarrierEvent | NormalizeError]) -> NormalizeResult:
+    def collect(cls, items: Iterable[CanonicalEvent | NormalizeError]) -> NormalizeResult:
         """Drain a normaliser's iterator into a result."""
-        events: list[CarrierEvent] = []
+        events: list[CanonicalEvent] = []
         errors: list[NormalizeError] = []
         for item in items:
             if isinstance(item, NormalizeError):
@@ -122,15 +54,32 @@ class NormalizeResult:
 class RecordError(Exception):
     """Raised inside a normaliser for one bad record; turned into a :class:`NormalizeError`."""
 
-    def __init__(self, path: str, field_name: str | None, message: str) -> None:
+    def __init__(
+        self,
+        path: str,
+        field_name: str | None,
+        message: str,
+        *,
+        carrier_error_code: str | None = None,
+        carrier_error_message: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.path = path
         self.field_name = field_name
         self.message = message
+        self.carrier_error_code = carrier_error_code
+        self.carrier_error_message = carrier_error_message
 
     def to_error(self, source: str) -> NormalizeError:
         """Attach the source (file name) and return the yieldable error."""
-        return NormalizeError(source, self.path, self.field_name, self.message)
+        return NormalizeError(
+            source,
+            self.path,
+            self.field_name,
+            self.message,
+            self.carrier_error_code,
+            self.carrier_error_message,
+        )
 
 
 def _describe(value: Any) -> str:
@@ -252,8 +201,8 @@ def walk_records(
     doc: Any,
     source: str,
     find: Callable[[Field], Iterable[Field]],
-    read: Callable[[Field], Iterable[CarrierEvent | NormalizeError]],
-) -> Iterator[CarrierEvent | NormalizeError]:
+    read: Callable[[Field], Iterable[CanonicalEvent | NormalizeError]],
+) -> Iterator[CanonicalEvent | NormalizeError]:
     """Yield what ``read`` yields for each top-level record ``find`` lists in ``doc``.
 
     ``find`` gets the document root and returns the record nodes; a :class:`RecordError` it
@@ -273,13 +222,13 @@ def walk_records(
             yield exc.to_error(source)
 
 
-def parse_iso(value: str, node: Field, key: str) -> tuple[str | None, str | None]:
-    """Parse an ISO-8601 date or date-time; return ``(event_at_utc, utc_offset)``.
+def parse_iso(value: str, node: Field, key: str) -> tuple[datetime | None, datetime | None]:
+    """Parse an ISO-8601 date or date-time; return ``(local, aware)``.
 
-    The UTC value is ``YYYY-MM-DDTHH:MM:SSZ`` (fractions kept to microseconds) when the text
-    carries an offset or ``Z``, else None: a time without a zone is not guessed into UTC.
-    The offset is returned as sent (``Z`` stays ``Z``). Raises :class:`RecordError` naming
-    ``key`` when the text is not a valid date.
+    ``local`` is the naive date-time as written (None for a date without a time of day);
+    ``aware`` is the instant when the text carries an offset or ``Z``, else None: a time
+    without a zone is left to the time-zone rule, never guessed into UTC. Raises
+    :class:`RecordError` naming ``key`` when the text is not a valid date.
     """
     match = _ISO_RE.match(value)
     if not match:
@@ -295,38 +244,83 @@ def parse_iso(value: str, node: Field, key: str) -> tuple[str | None, str | None
             int(second or 0),
             int((fraction or "0")[:6].ljust(6, "0")),
         )
-        if offset is None or hour is None:
-            return None, offset
-        if offset == "Z":
-            tz = UTC
-        else:
-            digits = offset[1:].replace(":", "")
-            hours, minutes = int(digits[:2]), int(digits[2:])
-            if hours > 18 or minutes > 59:
-                raise ValueError("offset out of range")
-            delta = timedelta(hours=hours, minutes=minutes)
-            tz = timezone(delta if offset[0] == "+" else -delta)
-        aware = moment.replace(tzinfo=tz)
+        if hour is None:
+            return None, None
+        if offset is None:
+            return moment, None
+        aware = moment.replace(tzinfo=parse_offset(offset))
     except ValueError as exc:
         raise node.error(key, f"is not a valid date-time: {value[:60]!r} ({exc})") from None
-    return format_utc(aware), offset
+    return moment, aware
 
 
-def format_utc(moment: datetime) -> str:
-    """Render an aware datetime as ISO-8601 UTC with ``Z`` (microseconds only when non-zero)."""
-    utc = moment.astimezone(UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
-    if utc.microsecond:
-        text += f".{utc.microsecond:06d}".rstrip("0")
-    return text + "Z"
+_OFFSET_RE = re.compile(r"^([+-])(\d{1,2})(?::?(\d{2}))?$")
 
 
-def stable_event_id(prefix: str, *parts: Any) -> str:
-    """Return ``<prefix>:<hash>``: a stable id for a source event that has none.
+def parse_offset(text: str) -> timezone:
+    """Parse ``Z``, ``+02:00``, ``-0500``, ``-5:00`` or ``+05`` into a timezone.
 
-    The hash covers the normalised identity of the event (tracking number, raw codes, time as
-    sent, place), not the raw JSON, so a new field appearing in the feed (schema drift) does
-    not turn a re-polled event into a new one.
+    Raises ``ValueError`` for anything else or an offset beyond ±18:00.
     """
-    payload = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
-    return f"{prefix}:{hashlib.sha256(payload.encode('utf-8')).hexdigest()[:32]}"
+    if text in ("Z", "z"):
+        return UTC
+    match = _OFFSET_RE.match(text.strip())
+    if not match:
+        raise ValueError(f"not a UTC offset: {text[:20]!r}")
+    hours, minutes = int(match.group(2)), int(match.group(3) or 0)
+    if hours > 18 or minutes > 59:
+        raise ValueError("offset out of range")
+    delta = timedelta(hours=hours, minutes=minutes)
+    return timezone(delta if match.group(1) == "+" else -delta)
+
+
+def describe(value: Any) -> str:
+    """Name a JSON value's type for an error message (``null``, ``list``, ``str`` …)."""
+    return _describe(value)
+
+
+def carrier_errors(
+    node: Field, key: str, source: str, carrier: str, *, kind: str = "error"
+) -> Iterator[NormalizeError]:
+    """Yield one :class:`NormalizeError` per ``{code, message}`` item of array ``key``.
+
+    For carrier error/warning envelopes (UPS ``response.errors[]``, FedEx ``errors[]``): each
+    error names its JSON path and keeps the carrier's code and message. A member that is not an
+    array of objects is itself reported.
+    """
+    try:
+        items = list(node.items(key))
+    except RecordError as exc:
+        yield exc.to_error(source)
+        return
+    for item in items:
+        if not isinstance(item.value, dict):
+            yield NormalizeError(source, item.path, None, f"{carrier} {kind} must be an object")
+            continue
+        code = item.value.get("code")
+        message = item.value.get("message") or item.value.get("title") or item.value.get("detail")
+        code_text = None if code is None else str(code)
+        message_text = None if message is None else str(message)
+        yield NormalizeError(
+            source,
+            item.path,
+            None,
+            f"{carrier} {kind} {code_text or '(no code)'}: {message_text or '(no message)'}",
+            code_text,
+            message_text,
+        )
+
+
+def records_of(root: Field, what: str, looks_like: Callable[[Any], bool]) -> list[Field]:
+    """Return the elements of array node ``root`` as records, checking it is ``what`` it claims.
+
+    ``what`` names the document kind for the error (``"a USPS Tracking v3 response"``). An
+    array whose elements are all unlike a record (``looks_like`` false for every one) is not
+    such a document: raises :class:`DocumentError`. An empty array is a valid empty answer.
+    """
+    items = root.value
+    if items and not any(looks_like(item) for item in items):
+        raise DocumentError(
+            f"not {what}: an array of {len(items)} element(s), none of them a record of it"
+        )
+    return [Field(item, f"{root.path}[{index}]") for index, item in enumerate(items)]

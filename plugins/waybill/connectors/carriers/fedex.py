@@ -10,24 +10,33 @@ Reads ``output.completeTrackResults[].trackResults[]``. Events per track result:
 - ``latestStatusDetail`` only when there are no scan events (then it is the only sign of the
   package; it has no time), since otherwise it repeats the newest scan.
 
-A track result that only carries ``error`` (tracking number not found) holds no event.
-FedEx dates are ISO-8601 with an offset; a date without one keeps ``event_at_utc`` null.
+A track result that carries ``error`` (e.g. ``TRACKING.TRACKINGNUMBER.NOTFOUND``) is one error
+keeping FedEx's code and message; so is each ``errors[]`` item of an error envelope. One tracking
+number can be reused by several packages: each track result's
+``trackingNumberInfo.trackingNumberUniqueId`` becomes ``package_unique_id`` (and is part of the
+event id), so their events are never merged. FedEx dates are ISO-8601 with an offset; one without
+falls to the time-zone rule. A document with neither ``output`` nor ``errors`` is not a FedEx
+Track API response (:class:`~waybill.connectors.carriers.contract.DocumentError`).
 """
 
 from __future__ import annotations
 
-from dataclasses import astuple
 from typing import TYPE_CHECKING, Any
 
-from waybill.connectors.carriers.events import (
-    CarrierEvent,
-    Field,
+from waybill.connectors.carriers.contract import (
+    CanonicalEvent,
+    DocumentError,
     Location,
     NormalizeError,
+    make_event,
+)
+from waybill.connectors.carriers.events import (
+    Field,
     RecordError,
+    carrier_errors,
+    describe,
     parse_iso,
     require_object,
-    stable_event_id,
     walk_records,
 )
 from waybill.milestones import lookup
@@ -41,22 +50,30 @@ _ACTUAL_TYPES = {"SHIP", "ATTEMPTED_DELIVERY", "SHIPMENT_DATA_RECEIVED"}
 
 
 def normalize(
-    doc: Any, *, source: str = "<input>", carrier_code: str | None = None
-) -> Iterator[CarrierEvent | NormalizeError]:
-    """Yield one event or error per FedEx scan event, date and estimate in ``doc``.
+    doc: Any, *, source_channel: str, source: str = "<input>", carrier_code: str | None = None
+) -> Iterator[CanonicalEvent | NormalizeError]:
+    """Yield one event or error per FedEx scan event, date, estimate and error in ``doc``.
 
-    ``doc`` is a parsed FedEx Track API response; ``source`` names it in errors (the file);
-    ``carrier_code`` overrides the default ``fedex``. Never raises on bad input: a malformed
-    record becomes a :class:`NormalizeError` naming ``source``, the record's JSON path and
-    the field, and the walk goes on.
+    ``doc`` is a parsed FedEx Track API response; ``source_channel`` is stamped on every event;
+    ``source`` names the document in errors (the file); ``carrier_code`` overrides the default
+    ``fedex``. A malformed record becomes a :class:`NormalizeError` naming ``source``, the
+    record's JSON path and the field, and the walk goes on. Raises :class:`DocumentError` when
+    ``doc`` is not a FedEx Track API response at all.
     """
     carrier = carrier_code or "fedex"
+    if not isinstance(doc, dict):
+        raise DocumentError(f"not a FedEx Track API response: the document is {describe(doc)}")
+    if "output" not in doc:
+        if "errors" in doc:
+            yield from carrier_errors(Field(doc), "errors", source, "FedEx")
+            return
+        raise DocumentError("not a FedEx Track API response: no 'output' and no 'errors'")
 
-    def entry_events(entry: Field) -> Iterator[CarrierEvent | NormalizeError]:
+    def entry_events(entry: Field) -> Iterator[CanonicalEvent | NormalizeError]:
         fallback_number = entry.text("trackingNumber")
         results = list(entry.items("trackResults"))
         for result in results:
-            yield from _track_result(result, fallback_number, carrier, source)
+            yield from _track_result(result, fallback_number, carrier, source, source_channel)
 
     yield from walk_records(doc, source, _complete_track_results, entry_events)
 
@@ -66,10 +83,11 @@ def _complete_track_results(root: Field) -> Iterator[Field]:
 
 
 def _track_result(
-    node: Field, fallback_number: str | None, carrier: str, source: str
-) -> Iterator[CarrierEvent | NormalizeError]:
+    node: Field, fallback_number: str | None, carrier: str, source: str, channel: str
+) -> Iterator[CanonicalEvent | NormalizeError]:
     try:
         result = require_object(node)
+        error = result.obj("error")
         scans = list(result.items("scanEvents"))
         dates = list(result.items("dateAndTimes"))
         window = result.obj("estimatedDeliveryTimeWindow")
@@ -77,6 +95,16 @@ def _track_result(
     except RecordError as exc:
         yield exc.to_error(source)
         return
+    if error.value is not None:
+        code, message = error.text("code"), error.text("message")
+        yield NormalizeError(
+            source,
+            error.path,
+            None,
+            f"FedEx error {code or '(no code)'}: {message or '(no message)'}",
+            code,
+            message,
+        )
     builders: list[tuple[Any, Field]] = [(_scan_event, scan) for scan in scans]
     builders += [(_date_event, item) for item in dates]
     if window.value is not None and _window_has_time(window):
@@ -85,7 +113,7 @@ def _track_result(
         builders.append((_latest_status_event, latest))
     for build, item in builders:
         try:
-            yield build(item, result, fallback_number, carrier)
+            yield build(item, _Package(result, fallback_number, carrier, channel))
         except RecordError as exc:
             yield exc.to_error(source)
 
@@ -97,6 +125,30 @@ def _window_has_time(window: Field) -> bool:
 
 def _has_status(latest: Field) -> bool:
     return bool(latest.value.get("code") or latest.value.get("derivedCode"))
+
+
+class _Package:
+    """What every event of one track result shares: its numbers, carrier and channel."""
+
+    __slots__ = ("carrier", "channel", "result", "tracking_number", "unique_id")
+
+    def __init__(self, result: Field, fallback: str | None, carrier: str, channel: str) -> None:
+        self.result = result
+        self.carrier = carrier
+        self.channel = channel
+        self.tracking_number = _tracking_number(result, fallback)
+        self.unique_id = result.obj("trackingNumberInfo").text("trackingNumberUniqueId")
+
+    def event(self, **fields: Any) -> CanonicalEvent:
+        """Build this package's event (see :func:`make_event`)."""
+        return make_event(
+            carrier=self.carrier,
+            tracking_number=self.tracking_number,
+            package_unique_id=self.unique_id,
+            source_format=SOURCE_STANDARD,
+            source_channel=self.channel,
+            **fields,
+        )
 
 
 def _tracking_number(result: Field, fallback: str | None) -> str:
@@ -119,12 +171,12 @@ def _location(node: Field, key: str) -> Location:
     )
 
 
-def _scan_event(node: Field, result: Field, fallback: str | None, carrier: str) -> CarrierEvent:
+def _scan_event(node: Field, package: _Package) -> CanonicalEvent:
     scan = require_object(node)
     when = scan.raw_text("date")
     if when is None or not when.strip():
         raise scan.error("date", "is missing")
-    event_at_utc, offset = parse_iso(when.strip(), scan, "date")
+    local, aware = parse_iso(when.strip(), scan, "date")
     event_type = scan.text("eventType")
     derived = scan.text("derivedStatusCode")
     candidates = [code for code in (event_type, derived) if code]
@@ -137,25 +189,18 @@ def _scan_event(node: Field, result: Field, fallback: str | None, carrier: str) 
     if reason_code is None and delay.value is not None and delay.text("status") == "DELAYED":
         reason_code = delay.text("type")
         reason_description = reason_description or delay.text("subType")
-    tracking = _tracking_number(result, fallback)
-    location = _location(scan, "scanLocation")
-    return CarrierEvent(
-        tracking_number=tracking,
-        carrier_code=carrier,
-        source_standard=SOURCE_STANDARD,
+    return package.event(
+        event_code=":".join(candidates),
         source_code=source_code,
-        source_description=scan.text("eventDescription") or scan.text("derivedStatus"),
         milestone=milestone,
-        classifier="actual",
-        event_at_utc=event_at_utc,
-        event_at_local=when,
-        utc_offset=offset,
-        location=location,
+        source_description=scan.text("eventDescription") or scan.text("derivedStatus"),
+        occurred_at_local=when,
+        local_moment=local,
+        aware_moment=aware,
+        location=_location(scan, "scanLocation"),
         reason_code=reason_code,
         reason_description=reason_description,
-        event_id=stable_event_id(
-            "fedex", tracking, "scan", event_type, derived, when, astuple(location)
-        ),
+        is_exception=scan.text("exceptionCode") is not None,
         path=scan.path,
     )
 
@@ -169,84 +214,58 @@ def _classifier(date_type: str) -> str:
     return "estimated"
 
 
-def _date_event(node: Field, result: Field, fallback: str | None, carrier: str) -> CarrierEvent:
+def _date_event(node: Field, package: _Package) -> CanonicalEvent:
     item = require_object(node)
     date_type = item.text("type", required=True) or ""
     when = item.text("dateTime", required=True) or ""
-    event_at_utc, offset = parse_iso(when, item, "dateTime")
+    local, aware = parse_iso(when, item, "dateTime")
     source_code, milestone = lookup(SOURCE_STANDARD, [date_type])
-    tracking = _tracking_number(result, fallback)
-    return CarrierEvent(
-        tracking_number=tracking,
-        carrier_code=carrier,
-        source_standard=SOURCE_STANDARD,
+    return package.event(
+        event_code=f"dateAndTimes:{date_type}",
         source_code=source_code,
-        source_description=date_type.replace("_", " ").lower(),
         milestone=milestone,
+        source_description=date_type.replace("_", " ").lower(),
         classifier=_classifier(date_type),
-        event_at_utc=event_at_utc,
-        event_at_local=when,
-        utc_offset=offset,
-        location=Location(),
-        reason_code=None,
-        reason_description=None,
-        event_id=stable_event_id("fedex", tracking, "dateAndTimes", date_type, when),
+        occurred_at_local=when,
+        local_moment=local,
+        aware_moment=aware,
         path=item.path,
     )
 
 
-def _window_event(node: Field, result: Field, fallback: str | None, carrier: str) -> CarrierEvent:
+def _window_event(node: Field, package: _Package) -> CanonicalEvent:
     holder = node.as_record()
     window = holder.obj("window", required=True)
     when = window.text("ends") or window.text("begins") or ""
     key = "ends" if window.text("ends") else "begins"
-    event_at_utc, offset = parse_iso(when, window, key)
+    local, aware = parse_iso(when, window, key)
     window_type = holder.text("type") or "ESTIMATED_DELIVERY"
     source_code, milestone = lookup(SOURCE_STANDARD, [window_type])
-    tracking = _tracking_number(result, fallback)
-    return CarrierEvent(
-        tracking_number=tracking,
-        carrier_code=carrier,
-        source_standard=SOURCE_STANDARD,
+    return package.event(
+        event_code=f"estimatedDeliveryTimeWindow:{window_type}",
         source_code=source_code,
-        source_description=holder.text("description") or "estimated delivery window",
         milestone=milestone,
+        source_description=holder.text("description") or "estimated delivery window",
         classifier="estimated",
-        event_at_utc=event_at_utc,
-        event_at_local=when,
-        utc_offset=offset,
-        location=Location(),
-        reason_code=None,
-        reason_description=None,
-        event_id=stable_event_id("fedex", tracking, "window", window_type, when),
+        occurred_at_local=when,
+        local_moment=local,
+        aware_moment=aware,
         path=holder.path,
     )
 
 
-def _latest_status_event(
-    node: Field, result: Field, fallback: str | None, carrier: str
-) -> CarrierEvent:
+def _latest_status_event(node: Field, package: _Package) -> CanonicalEvent:
     latest = node.as_record()
     code = latest.text("code")
     derived = latest.text("derivedCode")
     candidates = [value for value in (code, derived) if value]
     source_code, milestone = lookup(SOURCE_STANDARD, candidates)
-    tracking = _tracking_number(result, fallback)
-    location = _location(latest, "scanLocation")
-    return CarrierEvent(
-        tracking_number=tracking,
-        carrier_code=carrier,
-        source_standard=SOURCE_STANDARD,
+    return package.event(
+        event_code="latestStatusDetail:" + ":".join(candidates),
         source_code=source_code,
-        source_description=latest.text("description") or latest.text("statusByLocale"),
         milestone=milestone,
-        classifier="actual",
-        event_at_utc=None,
-        event_at_local=None,
-        utc_offset=None,
-        location=location,
-        reason_code=None,
-        reason_description=None,
-        event_id=stable_event_id("fedex", tracking, "latestStatusDetail", code, derived),
+        source_description=latest.text("description") or latest.text("statusByLocale"),
+        occurred_at_local=None,
+        location=_location(latest, "scanLocation"),
         path=latest.path,
     )

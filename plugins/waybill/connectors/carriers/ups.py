@@ -5,28 +5,36 @@ every ``deliveryDate[]`` entry is a delivery date event (``SDD``/``RDD`` estimat
 actual), timed by ``deliveryTime.endTime`` when that container applies to it.
 
 Times: UPS sends the local date ``YYYYMMDD`` and time ``HHMMSS`` of the scanning facility with
-no zone. When the activity also has ``gmtDate``/``gmtTime`` they give ``event_at_utc``; with only
-``gmtOffset`` the local time is shifted by it. With neither, ``event_at_utc`` stays null and
-``event_at_local`` keeps the local value: guessing a zone from a city or postal code would
-silently move deliveries across midnight, which on-time KPIs cannot tolerate.
+no zone (``occurred_at_local`` keeps ``YYYYMMDDTHHMMSS``). ``gmtDate``/``gmtTime`` or
+``gmtOffset`` are the payload's explicit instant; without them the zone comes from the activity's
+city/state/country (the rule in :mod:`waybill.connectors.carriers.timezones`).
+
+Not-found and errors: a shipment whose only content is ``warnings[]`` (UPS ``TW0001`` "Tracking
+Information Not Found") is one error per warning, naming ``shipment[i].warnings[j]`` and keeping
+UPS's code and message; so is every ``response.errors[]`` item of an error envelope. A document
+with neither ``trackResponse`` nor ``response.errors`` is not a UPS Track API response
+(:class:`~waybill.connectors.carriers.contract.DocumentError`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import astuple
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from waybill.connectors.carriers.events import (
-    CarrierEvent,
-    Field,
+from waybill.connectors.carriers.contract import (
+    CanonicalEvent,
+    DocumentError,
     Location,
     NormalizeError,
+    make_event,
+)
+from waybill.connectors.carriers.events import (
+    Field,
     RecordError,
-    format_utc,
+    carrier_errors,
+    describe,
     require_object,
-    stable_event_id,
     walk_records,
 )
 from waybill.milestones import lookup
@@ -47,20 +55,39 @@ _DELIVERY_TIME_FOR = {
 
 
 def normalize(
-    doc: Any, *, source: str = "<input>", carrier_code: str | None = None
-) -> Iterator[CarrierEvent | NormalizeError]:
-    """Yield one event or error per UPS activity and delivery date in ``doc``.
+    doc: Any, *, source_channel: str, source: str = "<input>", carrier_code: str | None = None
+) -> Iterator[CanonicalEvent | NormalizeError]:
+    """Yield one event or error per UPS activity, delivery date and warning in ``doc``.
 
-    ``doc`` is a parsed UPS Track API response; ``source`` names it in errors (the file);
-    ``carrier_code`` overrides the default ``ups``. Never raises on bad input: a malformed
-    record becomes a :class:`NormalizeError` naming ``source``, the record's JSON path and
-    the field, and the walk goes on.
+    ``doc`` is a parsed UPS Track API response; ``source_channel`` is stamped on every event;
+    ``source`` names the document in errors (the file); ``carrier_code`` overrides the default
+    ``ups``. A malformed record becomes a :class:`NormalizeError` naming ``source``, the
+    record's JSON path and the field, and the walk goes on. Raises :class:`DocumentError`
+    when ``doc`` is not a UPS Track API response at all.
     """
     carrier = carrier_code or "ups"
+    if not isinstance(doc, dict):
+        raise DocumentError(f"not a UPS Track API response: the document is {describe(doc)}")
+    if "trackResponse" not in doc:
+        response = doc.get("response")
+        if isinstance(response, dict) and "errors" in response:
+            yield from carrier_errors(Field(doc).obj("response"), "errors", source, "UPS")
+            return
+        raise DocumentError(
+            "not a UPS Track API response: no 'trackResponse' and no 'response.errors'"
+        )
 
-    def shipment_events(shipment: Field) -> Iterator[CarrierEvent | NormalizeError]:
+    def shipment_events(shipment: Field) -> Iterator[CanonicalEvent | NormalizeError]:
         inquiry = shipment.text("inquiryNumber")
         packages = list(shipment.items("package"))
+        if not packages:
+            warnings = shipment.child("warnings").value
+            if warnings:
+                yield from carrier_errors(shipment, "warnings", source, "UPS", kind="warning")
+            else:
+                yield shipment.error("package", "is missing: no package and no warning").to_error(
+                    source
+                )
         for package in packages:
             try:
                 package = require_object(package)
@@ -71,12 +98,12 @@ def normalize(
                 continue
             for node in activities:
                 try:
-                    yield _activity_event(node, package, inquiry, carrier)
+                    yield _activity_event(node, package, inquiry, carrier, source_channel)
                 except RecordError as exc:
                     yield exc.to_error(source)
             for node in delivery_dates:
                 try:
-                    yield _delivery_date_event(node, package, inquiry, carrier)
+                    yield _delivery_date_event(node, package, inquiry, carrier, source_channel)
                 except RecordError as exc:
                     yield exc.to_error(source)
 
@@ -135,7 +162,9 @@ def _location(node: Field) -> Location:
     )
 
 
-def _activity_event(node: Field, package: Field, inquiry: str | None, carrier: str) -> CarrierEvent:
+def _activity_event(
+    node: Field, package: Field, inquiry: str | None, carrier: str, channel: str
+) -> CanonicalEvent:
     act = require_object(node)
     status = act.obj("status", required=True)
     status_type = status.text("type", required=True)
@@ -145,49 +174,45 @@ def _activity_event(node: Field, package: Field, inquiry: str | None, carrier: s
     raw_time = act.text("time")
     time = _time(act, "time", raw_time) if raw_time else None
     local = f"{date}T{time}" if time else date
+    local_moment = datetime.strptime(date + time, "%Y%m%d%H%M%S") if time else None
 
-    event_at_utc: str | None = None
+    aware: datetime | None = None
     utc_offset = act.text("gmtOffset")
     tz = _offset(act, "gmtOffset", utc_offset) if utc_offset else None
     gmt_date, gmt_time = act.text("gmtDate"), act.text("gmtTime")
     if gmt_date and gmt_time:
         moment = datetime.strptime(
             _date(act, "gmtDate", gmt_date) + _time(act, "gmtTime", gmt_time), "%Y%m%d%H%M%S"
-        )
-        event_at_utc = format_utc(moment.replace(tzinfo=UTC))
-    elif tz is not None and time:
-        local_moment = datetime.strptime(date + time, "%Y%m%d%H%M%S")
-        event_at_utc = format_utc(local_moment.replace(tzinfo=tz))
+        ).replace(tzinfo=UTC)
+        aware = moment.astimezone(tz) if tz is not None else moment
+    elif tz is not None and local_moment is not None:
+        aware = local_moment.replace(tzinfo=tz)
 
     candidates = [f"{status_type}:{code}", status_type] if code else [status_type]
     source_code, milestone = lookup(SOURCE_STANDARD, candidates)
-    tracking = _tracking_number(package, inquiry)
-    location = _location(act)
     is_exception = status_type == "X"
-    return CarrierEvent(
-        tracking_number=tracking,
-        carrier_code=carrier,
-        source_standard=SOURCE_STANDARD,
+    return make_event(
+        carrier=carrier,
+        tracking_number=_tracking_number(package, inquiry),
+        source_format=SOURCE_STANDARD,
+        source_channel=channel,
+        event_code=candidates[0],
         source_code=source_code,
-        source_description=description,
         milestone=milestone,
-        classifier="actual",
-        event_at_utc=event_at_utc,
-        event_at_local=local,
-        utc_offset=utc_offset,
-        location=location,
+        source_description=description,
+        occurred_at_local=local,
+        local_moment=local_moment,
+        aware_moment=aware,
+        location=_location(act),
         reason_code=code if is_exception else None,
         reason_description=description if is_exception else None,
-        event_id=stable_event_id(
-            "ups", tracking, "activity", status_type, code, local, astuple(location)
-        ),
         path=act.path,
     )
 
 
 def _delivery_date_event(
-    node: Field, package: Field, inquiry: str | None, carrier: str
-) -> CarrierEvent:
+    node: Field, package: Field, inquiry: str | None, carrier: str, channel: str
+) -> CanonicalEvent:
     item = require_object(node)
     date_type = item.text("type", required=True) or ""
     date = _date(item, "date", item.text("date", required=True) or "")
@@ -200,24 +225,21 @@ def _delivery_date_event(
             time = _time(delivery_time, "endTime", end_time)
     local = f"{date}T{time}" if time else date
     source_code, milestone = lookup(SOURCE_STANDARD, [date_type])
-    tracking = _tracking_number(package, inquiry)
-    return CarrierEvent(
-        tracking_number=tracking,
-        carrier_code=carrier,
-        source_standard=SOURCE_STANDARD,
+    return make_event(
+        carrier=carrier,
+        tracking_number=_tracking_number(package, inquiry),
+        source_format=SOURCE_STANDARD,
+        source_channel=channel,
+        event_code=f"deliveryDate:{date_type}",
         source_code=source_code,
+        milestone=milestone,
         source_description={
             "SDD": "Scheduled delivery date",
             "RDD": "Rescheduled delivery date",
         }.get(date_type, "Delivered date" if date_type == "DEL" else None),
-        milestone=milestone,
         classifier="actual" if date_type == "DEL" else "estimated",
-        event_at_utc=None,
-        event_at_local=local,
-        utc_offset=None,
-        location=Location(),
-        reason_code=None,
-        reason_description=None,
-        event_id=stable_event_id("ups", tracking, "deliveryDate", date_type, local),
+        occurred_at_local=local,
+        # No location on a delivery date: with a time of day the instant stays unknown.
+        local_moment=datetime.strptime(date + time, "%Y%m%d%H%M%S") if time else None,
         path=item.path,
     )

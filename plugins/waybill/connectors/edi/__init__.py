@@ -2,7 +2,8 @@
 
 Public API (others call these names):
 
-- `parse_file(path) -> ParseResult` and `parse_bytes(data, source) -> ParseResult`
+- `parse_file(path) -> ParseResult` and `parse_bytes(data, source) -> ParseResult` (every set kept)
+- `stream_file(path) -> X12Stream` (sets yielded one at a time, none kept; `.result` after)
 - `build_997(result, ...) -> str` and `write_997(result, outbound_dir) -> Path | None`
 """
 
@@ -14,7 +15,14 @@ from waybill.connectors.edi.models import (
     ParseResult,
     TransactionSet,
 )
-from waybill.connectors.edi.parser import parse_bytes, parse_file, parse_text_chunks
+from waybill.connectors.edi.parser import (
+    X12Stream,
+    parse_bytes,
+    parse_file,
+    parse_text_chunks,
+    stream_file,
+    stream_text_chunks,
+)
 
 __all__ = [
     "EdiError",
@@ -22,9 +30,12 @@ __all__ = [
     "Interchange",
     "ParseResult",
     "TransactionSet",
+    "X12Stream",
     "build_997",
     "parse_bytes",
     "parse_file",
     "parse_text_chunks",
+    "stream_file",
+    "stream_text_chunks",
     "write_997",
 ]

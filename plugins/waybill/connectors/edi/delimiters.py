@@ -78,21 +78,44 @@ def _is_delimiter_char(char: str) -> bool:
     return not char.isalnum() and not char.isspace()
 
 
-def _split_fixed(buf: str, start: int, sep: str) -> list[str] | None:
-    """Return the 16 elements when the ISA is fixed-width, else None."""
-    if len(buf) < start + ISA_LENGTH - 1:
+def _split_fixed(buf: str, start: int, sep: str) -> tuple[list[str], int, int] | None:
+    """Read a fixed-width ISA by position: (elements, terminator index, line breaks inside).
+
+    The standard fixes every ISA element's width, so the 105 characters from "ISA" through
+    ISA16 are read by position. Line breaks inside them (partners wrap the ISA, e.g. after
+    ISA08) are skipped; the character right after ISA16 is the segment terminator. Returns
+    None when the separators are not at their fixed offsets (a non-fixed-width ISA).
+    """
+    width = ISA_LENGTH - 1
+    if len(buf) >= start + width and all(buf[start + o] == sep for o in _FIXED_OFFSETS):
+        return _fixed_elements(buf, start), start + width, 0
+    window = buf[start : start + MAX_ISA_LENGTH]
+    if "\n" not in window[: width + 1] and "\r" not in window[: width + 1]:
         return None
-    if any(buf[start + offset] != sep for offset in _FIXED_OFFSETS):
+    kept = [i for i, char in enumerate(window) if char not in _NEWLINES][:width]
+    if len(kept) < width or kept[-1] + 1 >= len(window):
         return None
+    compact = "".join(window[i] for i in kept)
+    if any(compact[offset] != sep for offset in _FIXED_OFFSETS):
+        return None
+    return _fixed_elements(compact, 0), start + kept[-1] + 1, kept[-1] + 1 - width
+
+
+def _fixed_elements(text: str, start: int) -> list[str]:
+    """The 16 elements of a fixed-width ISA whose "ISA" begins at `text[start]`."""
     elements = ["ISA"]
     for i, (_, width, _) in enumerate(ISA_FIELDS):
         begin = start + _FIXED_OFFSETS[i] + 1
-        elements.append(buf[begin : begin + width])
+        elements.append(text[begin : begin + width])
     return elements
 
 
-def _split_loose(buf: str, start: int, sep: str) -> list[str]:
-    """Split a non-fixed-width ISA by counting 16 element separators on the first line."""
+def _split_loose(buf: str, start: int, sep: str) -> tuple[list[str], int, int]:
+    """Split a non-fixed-width ISA by counting 16 element separators on the first line.
+
+    Returns (elements, index of the terminator after ISA16, 0 line breaks inside).
+    Raises IsaError when the line ends (or the file ends) before 16 elements.
+    """
     elements = ["ISA"]
     pos = start + 4
     limit = min(len(buf), start + MAX_ISA_LENGTH)
@@ -115,7 +138,7 @@ def _split_loose(buf: str, start: int, sep: str) -> list[str]:
         pos = nxt + 1
     # ISA16 is exactly one character; what follows it is the segment terminator.
     elements.append(buf[pos : pos + 1])
-    return elements
+    return elements, pos + 1, 0
 
 
 def _validate_fields(elements: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
@@ -172,10 +195,14 @@ def read_isa(buf: str, start: int) -> IsaHeader:
     sep = buf[start + 3]
     if not _is_delimiter_char(sep):
         raise IsaError(f"element separator {sep!r} (ISA character 4) is a letter, digit or space")
-    elements = _split_fixed(buf, start, sep) or _split_loose(buf, start, sep)
+    elements, term_at, breaks = _split_fixed(buf, start, sep) or _split_loose(buf, start, sep)
     field_errors, field_warnings = _validate_fields(elements)
+    if breaks:
+        field_warnings.insert(
+            0, f"ISA is wrapped across {breaks} line break(s); its elements were read by position"
+        )
     try:
-        return _read_delimiters(buf, start, sep, elements, field_errors, field_warnings)
+        return _read_delimiters(buf, term_at, sep, elements, field_errors, field_warnings)
     except IsaError as exc:
         if field_errors:
             # Say everything that is wrong with the ISA, not only the first thing.
@@ -186,7 +213,7 @@ def read_isa(buf: str, start: int) -> IsaHeader:
 
 def _read_delimiters(
     buf: str,
-    start: int,
+    term_at: int,
     sep: str,
     elements: list[str],
     field_errors: list[tuple[str, str]],
@@ -195,7 +222,6 @@ def _read_delimiters(
     component = elements[16]
     if not component:
         raise IsaError("ISA is truncated: the file ends before ISA16", "ISA16")
-    term_at = start + 4 + sum(len(e) + 1 for e in elements[1:16]) + 1
     if term_at >= len(buf):
         raise IsaError("ISA is truncated: the file ends before the segment terminator", "ISA16")
     term = buf[term_at]

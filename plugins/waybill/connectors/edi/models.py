@@ -83,7 +83,9 @@ class TransactionSet:
 
 
 # A set with one of these errors is rejected (997 AK5 R) and carries no record.
-FATAL_SET_CODES = frozenset({"se_missing", "st_type_missing", "st_control_missing"})
+FATAL_SET_CODES = frozenset(
+    {"se_missing", "st_type_missing", "st_control_missing", "element_too_long"}
+)
 
 
 @dataclass(slots=True)
@@ -100,6 +102,8 @@ class FunctionalGroup:
     sets: list[TransactionSet] = field(default_factory=list)
     ge: Segment | None = None
     errors: list[EdiError] = field(default_factory=list)
+    # Sets seen in the group; `sets` stays empty when the file is streamed.
+    set_count: int = 0
 
 
 @dataclass(slots=True)
@@ -113,6 +117,8 @@ class Interchange:
     groups: list[FunctionalGroup] = field(default_factory=list)
     iea: Segment | None = None
     errors: list[EdiError] = field(default_factory=list)
+    # Groups seen in the interchange; `groups` stays empty when the file is streamed.
+    group_count: int = 0
 
     @property
     def sender_qualifier(self) -> str | None:
@@ -142,6 +148,8 @@ class ParseResult:
     `transaction_sets` holds every set found, sound or not (each with its own `errors`);
     `errors` holds file, interchange and group errors (delimiters, ISA fields, GE/IEA checks,
     segments outside any envelope). `read_error` is set when the file could not be read.
+    When the file is streamed (`stream_file`), `transaction_sets` and `interchanges` stay
+    empty and the counts below say what was seen.
     """
 
     source: str
@@ -150,6 +158,9 @@ class ParseResult:
     errors: list[EdiError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     read_error: str | None = None
+    set_count: int = 0
+    sets_with_errors: int = 0
+    interchange_count: int = 0
 
     @property
     def ok(self) -> bool:
@@ -157,13 +168,14 @@ class ParseResult:
         return (
             self.read_error is None
             and not self.errors
+            and not self.sets_with_errors
             and not any(ts.errors for ts in self.transaction_sets)
         )
 
     @property
     def rejected(self) -> bool:
         """True when nothing usable came out of the file (unreadable, or no set at all)."""
-        return self.read_error is not None or not self.transaction_sets
+        return self.read_error is not None or not (self.transaction_sets or self.set_count)
 
     def all_errors(self) -> Iterator[EdiError]:
         """Every error, file-level and per set, in file order (errors without a position first)."""

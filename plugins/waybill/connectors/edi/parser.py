@@ -1,9 +1,14 @@
-"""Parse X12 files: walk the segments, check every envelope, build records for 210 and 214.
+"""Parse X12 files: walk the segments, check every envelope, build records for the known sets.
 
 The walk is one pass over a streamed segment iterator with a small state machine (outside,
 in interchange, in group, in set). A broken set is closed with its errors and the walk goes
 on, so the sound sets of the same file still come out. Only an ISA whose delimiters cannot
 be read stops the file there.
+
+Two ways to read a file: `parse_file` keeps every set in one `ParseResult` (small files,
+tests); `stream_file` yields each set as soon as it closes and keeps none, so memory stays
+flat whatever the file size. Both run the same walk; an optional listener (the 997 writer)
+hears every set, group and interchange as it closes.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from waybill.connectors.edi.caps import over_cap
 from waybill.connectors.edi.errors import ENVELOPE, RECORD, SYNTAX, EdiError
 from waybill.connectors.edi.models import (
     FunctionalGroup,
@@ -27,13 +33,26 @@ from waybill.connectors.edi.records import RECORD_BUILDERS, record_header
 from waybill.connectors.edi.tokenizer import SUSPECT_CHARS, SegmentReader
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
+    from typing import Protocol
 
     from waybill.connectors.edi.models import Segment
 
+    class Listener(Protocol):
+        """Told about each envelope as the walk closes it (the 997 writer is one)."""
+
+        def interchange_opened(self, interchange: Interchange) -> None: ...
+        def set_closed(self, group: FunctionalGroup, tset: TransactionSet) -> None: ...
+        def group_closed(self, group: FunctionalGroup) -> None: ...
+        def interchange_closed(self, interchange: Interchange) -> None: ...
+
+
 CHUNK_SIZE = 1 << 20
-# A hostile file could produce an error per segment; past this many the rest are counted.
+# A hostile file could produce an error per segment; past this many file-level errors the
+# rest are counted. Set errors are not capped by it (they decide whether a set lands and
+# are dropped with the set); past MAX_SET_ERRORS in one set the rest are not listed.
 MAX_ERRORS = 1000
+MAX_SET_ERRORS = 100
 _ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 # Per trailer: what its element 1 counts, what a bad count is called in the error, and the
 # header element whose control number its element 2 must repeat.
@@ -63,8 +82,13 @@ def _count(value: str | None) -> int | None:
 class _Walker:
     """The envelope state machine for one file; feed it segments, then `finish()`."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(
+        self, source: str, *, retain: bool = True, listener: Listener | None = None
+    ) -> None:
         self.source = source
+        self.retain = retain  # keep sets, groups and interchanges in the result
+        self.listener = listener
+        self.ready: list[TransactionSet] = []  # closed sets not yet handed out (streaming)
         self.result = ParseResult(source=source)
         self.interchange: Interchange | None = None
         self.group: FunctionalGroup | None = None
@@ -75,7 +99,8 @@ class _Walker:
         self.suppressed = 0
         self.good_tags: set[str] = set()
         self.st_controls: set[str] = set()
-        self.header_cache: tuple[tuple[int, int] | None, dict[str, Any]] = (None, {})
+        # (group, its record header): the group itself is held, so the key cannot be reused.
+        self.header_cache: tuple[FunctionalGroup | None, dict[str, Any]] = (None, {})
 
     # ----------------------------------------------------------------- errors
     def error(
@@ -93,9 +118,12 @@ class _Walker:
     ) -> None:
         """Record one error where it belongs: on the set if given, else on the group, else on
         the interchange (group and interchange errors are also file errors), else the file."""
-        self.error_count += 1
-        if self.error_count > MAX_ERRORS:
-            self.suppressed += 1
+        if tset is None:
+            self.error_count += 1
+            if self.error_count > MAX_ERRORS:
+                self.suppressed += 1
+                return
+        elif len(tset.errors) >= MAX_SET_ERRORS:
             return
         err = EdiError(
             file=self.source,
@@ -134,17 +162,25 @@ class _Walker:
                 self._suspect(seg, position, tset)
             if tag not in self.good_tags:
                 self._check_tag(seg, position, tset)
+            self._check_caps(seg, position, tset)
             return
         if suspect:
             self._suspect(seg, position, tset)
+        if tag == "ST":
+            # Cut first: ST02 names the set in every later error.
+            over = self._cut_over_cap(seg)
+            self._st(seg, position)
+            if over is not None:
+                self._report_over_cap(seg, position, over, self.tset)
+            return
+        if tag != "ISA":
+            self._check_caps(seg, position, tset if tag == "SE" else None)
         if tag == "ISA":
             self._isa(seg, position, reader)
         elif self.skipping and tag not in _ENVELOPE_TAGS:
             return  # one error per run of orphan segments is enough
         elif tag == "GS":
             self._gs(seg, position)
-        elif tag == "ST":
-            self._st(seg, position)
         elif tag == "SE":
             self._se(seg, position)
         elif tag == "GE":
@@ -172,6 +208,47 @@ class _Walker:
             tag=tag[:20],
             position=position,
             tset=tset,
+        )
+
+    def _check_caps(self, seg: Segment, position: int, tset: TransactionSet | None) -> None:
+        """Report an element longer than its cap (fatal for its set) and cut it to the cap + 1."""
+        over = self._cut_over_cap(seg)
+        if over is not None:
+            self._report_over_cap(seg, position, over, tset)
+
+    @staticmethod
+    def _cut_over_cap(seg: Segment) -> tuple[int, int, int, str] | None:
+        """Cut the first element over its cap to cap + 1 characters, so a hostile 10 MB value
+        goes no further (segments, errors, dead letters, logs); return (index, cap, length,
+        first 20 characters) or None."""
+        found = over_cap(seg)
+        if found is None:
+            return None
+        index, cap = found
+        value = seg[index]
+        seg[index] = value[: cap + 1]
+        return index, cap, len(value), value[:20]
+
+    def _report_over_cap(
+        self,
+        seg: Segment,
+        position: int,
+        over: tuple[int, int, int, str],
+        tset: TransactionSet | None,
+    ) -> None:
+        index, cap, length, head = over
+        tag = seg[0]
+        self.error(
+            "element_too_long",
+            f"{element_name(tag, index)} is {length} characters long, over its cap of"
+            f" {cap} (starts {head!r})",
+            level=SYNTAX,
+            tag=tag,
+            position=position,
+            element_index=index,
+            tset=tset,
+            group=self.group,
+            interchange=self.interchange,
         )
 
     def _suspect(self, seg: Segment, position: int, tset: TransactionSet | None) -> None:
@@ -231,7 +308,11 @@ class _Walker:
             isa=seg, position=position, control=header.control, delimiters=header.delimiters
         )
         self.interchange = ic
-        self.result.interchanges.append(ic)
+        self.result.interchange_count += 1
+        if self.retain:
+            self.result.interchanges.append(ic)
+        if self.listener is not None:
+            self.listener.interchange_opened(ic)
         self.skipping = False
         for name, message in header.field_errors:
             self.error(
@@ -251,6 +332,7 @@ class _Walker:
         self._close_set("GS", position)
         if self.group is not None:
             self._missing("ge_missing", "GE", position, "a new GS")
+            self._group_done()
         if self.interchange is None:
             self._orphan("GS", position)
             return
@@ -266,7 +348,9 @@ class _Walker:
         )
         self.group = group
         self.st_controls = set()
-        self.interchange.groups.append(group)
+        self.interchange.group_count += 1
+        if self.retain:
+            self.interchange.groups.append(group)
         if group.control is None:
             self.error(
                 "gs_control_missing",
@@ -305,8 +389,11 @@ class _Walker:
             position=position,
         )
         self.tset = tset
-        self.group.sets.append(tset)
-        self.result.transaction_sets.append(tset)
+        self.group.set_count += 1
+        self.result.set_count += 1
+        if self.retain:
+            self.group.sets.append(tset)
+            self.result.transaction_sets.append(tset)
         if tset.type is None:
             self.error(
                 "st_type_missing",
@@ -347,16 +434,39 @@ class _Walker:
         self.tset = None
         self._check_trailer("SE", seg, position, len(tset.body), tset.st_control, tset=tset)
         self._build_record(tset)
+        self._set_done(tset)
+
+    def _set_done(self, tset: TransactionSet) -> None:
+        """A set is closed and final: count it, tell the listener, queue it when streaming."""
+        if tset.errors:
+            self.result.sets_with_errors += 1
+        if self.listener is not None and self.group is not None:
+            self.listener.set_closed(self.group, tset)
+        if not self.retain:
+            self.ready.append(tset)
+
+    def _group_done(self) -> None:
+        """The open group is closed (by GE or by what came instead); forget it."""
+        group = self.group
+        self.group = None
+        if group is not None and self.listener is not None:
+            self.listener.group_closed(group)
+
+    def _interchange_done(self) -> None:
+        """The open interchange is closed (by IEA or by what came instead); forget it."""
+        ic = self.interchange
+        self.interchange = None
+        if ic is not None and self.listener is not None:
+            self.listener.interchange_closed(ic)
 
     def _build_record(self, tset: TransactionSet) -> None:
         builder = RECORD_BUILDERS.get(tset.type or "")
         if builder is None or not tset.accepted:
             return
         assert self.interchange is not None and self.group is not None
-        key = (id(self.interchange), id(self.group))
-        if self.header_cache[0] != key:
+        if self.header_cache[0] is not self.group:
             # The partner ids are the same for every set of a group: build them once.
-            self.header_cache = (key, record_header(self.interchange, self.group))
+            self.header_cache = (self.group, record_header(self.interchange, self.group))
         header = {
             "transaction_set": tset.type,
             **self.header_cache[1],
@@ -396,29 +506,29 @@ class _Walker:
             return
         self.skipping = False
         group.ge = seg
-        self.group = None
         self._check_trailer(
             "GE",
             seg,
             position,
-            len(group.sets),
+            group.set_count,
             group.control,
             group=group,
             interchange=self.interchange,
         )
+        self._group_done()
 
     def _iea(self, seg: Segment, position: int) -> None:
         self._close_set("IEA", position)
         if self.group is not None:
             self._missing("ge_missing", "GE", position, "IEA")
-            self.group = None
+            self._group_done()
         ic = self.interchange
         if ic is None:
             self._orphan("IEA", position)
             return
         ic.iea = seg
-        self._check_trailer("IEA", seg, position, len(ic.groups), ic.control, interchange=ic)
-        self.interchange = None
+        self._check_trailer("IEA", seg, position, ic.group_count, ic.control, interchange=ic)
+        self._interchange_done()
         self.skipping = False
 
     def _check_trailer(
@@ -496,6 +606,7 @@ class _Walker:
             position=last_position,
             tset=tset,
         )
+        self._set_done(tset)
 
     def _missing(self, code: str, trailer: str, position: int, by: str) -> None:
         reason = "the file ends" if by == "EOF" else f"{by} at #{position} comes"
@@ -513,10 +624,10 @@ class _Walker:
         self._close_set(by, position)
         if self.group is not None:
             self._missing("ge_missing", "GE", position, by)
-            self.group = None
+            self._group_done()
         if self.interchange is not None:
             self._missing("iea_missing", "IEA", position, by)
-            self.interchange = None
+            self._interchange_done()
 
     def finish(self, reader: SegmentReader) -> ParseResult:
         """Close whatever is still open at the end of the text and return the result."""
@@ -530,7 +641,16 @@ class _Walker:
                 position=position,
                 element_index=int(element_id[3:]) if element_id else None,
             )
-        elif not self.result.interchanges:
+        elif reader.unterminated is not None:
+            position = reader.unterminated
+            self._close_interchange("EOF", position)
+            self.error(
+                "segment_unterminated",
+                f"stopped: segment #{position} has no terminator within {reader.segment_limit:,}"
+                " characters; the rest of the file is not read",
+                position=position,
+            )
+        elif not self.result.interchange_count:
             seen = reader.first_text
             message = (
                 "rejected: the file is empty"
@@ -551,25 +671,111 @@ class _Walker:
         return self.result
 
 
+def _walk(walker: _Walker, chunks: Iterable[str]) -> Iterator[TransactionSet]:
+    """Feed every segment of `chunks` to `walker`; yield the sets it closes (streaming only)."""
+    reader = SegmentReader(chunks)
+    feed = walker.feed
+    ready = walker.ready
+    known_body_tags = walker.good_tags  # never holds an envelope tag
+    for position, seg, suspect in reader:
+        # Hot path: a clean, known segment within its caps inside an open set is just appended.
+        tset = walker.tset
+        if tset is not None and not suspect and seg[0] in known_body_tags and not over_cap(seg):
+            tset.body.append(seg)
+            continue
+        feed(position, seg, suspect, reader)
+        if ready:
+            yield from ready
+            ready.clear()
+    walker.finish(reader)
+    yield from ready
+    ready.clear()
+
+
 def parse_text_chunks(chunks: Iterable[str], source: str) -> ParseResult:
     """Parse decoded X12 text given as chunks of any size (streamed; a chunk may end mid-segment).
 
-    Reads nothing else and writes nothing. Never raises on bad data: problems are in
-    `ParseResult.errors` and each `TransactionSet.errors`.
+    Keeps every set in the result. Reads nothing else and writes nothing. Never raises on bad
+    data: problems are in `ParseResult.errors` and each `TransactionSet.errors`.
     """
     walker = _Walker(source)
-    reader = SegmentReader(chunks)
-    feed = walker.feed
-    known_body_tags = walker.good_tags  # never holds an envelope tag
     with _collector_paused():
-        for position, seg, suspect in reader:
-            # Hot path: a clean, known segment inside an open set is just appended.
-            tset = walker.tset
-            if tset is not None and not suspect and seg[0] in known_body_tags:
-                tset.body.append(seg)
-                continue
-            feed(position, seg, suspect, reader)
-        return walker.finish(reader)
+        for _ in _walk(walker, chunks):
+            pass  # a retaining walk queues nothing
+    return walker.result
+
+
+class _ReadError(Exception):
+    """The text could not be opened or read (an OSError from the chunk source, not a listener)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _reading(chunks: Callable[[], Iterable[str]]) -> Iterator[str]:
+    """Yield the chunks, turning an OSError raised while opening or reading into _ReadError."""
+    try:
+        yield from chunks()
+    except OSError as exc:
+        raise _ReadError(exc.strerror or str(exc)) from exc
+
+
+class X12Stream:
+    """The transaction sets of one X12 text, yielded one at a time as each closes.
+
+    Iterate once. Each set comes with its envelope checks (SE count and control) and record
+    done; GE/IEA checks, ISA problems and orphan segments land in `result.errors` (at most
+    MAX_ERRORS) as the walk meets them, so `result` is complete once iteration ends. No set,
+    group or interchange is kept: memory stays flat whatever the size of the text.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        chunks: Callable[[], Iterable[str]],
+        *,
+        listener: Listener | None = None,
+    ) -> None:
+        """`chunks()` opens the text (it may raise OSError: the read error is recorded)."""
+        self._walker = _Walker(source, retain=False, listener=listener)
+        self._chunks = chunks
+        self.result = self._walker.result
+
+    def __iter__(self) -> Iterator[TransactionSet]:
+        """Yield each transaction set, in file order, once it is closed."""
+        source = self.result.source
+        try:
+            yield from _walk(self._walker, _reading(self._chunks))
+        except _ReadError as exc:
+            reason = exc.reason
+            self.result.read_error = f"{source}: cannot read: {reason}"
+            self.result.errors.append(
+                EdiError(file=source, code="unreadable", message=f"cannot read: {reason}")
+            )
+
+
+def stream_text_chunks(
+    chunks: Iterable[str], source: str, *, listener: Listener | None = None
+) -> X12Stream:
+    """Stream decoded X12 text given as chunks of any size; see X12Stream."""
+    return X12Stream(source, lambda: chunks, listener=listener)
+
+
+def stream_file(
+    path: str | Path, *, listener: Listener | None = None, chunk_size: int | None = None
+) -> X12Stream:
+    """Stream an X12 file read `chunk_size` bytes (default CHUNK_SIZE) at a time; see X12Stream.
+
+    Errors name the file as given in `path`. An unreadable file does not raise: iteration
+    yields nothing and `result.read_error` is set.
+    """
+
+    def chunks() -> Iterator[str]:
+        with Path(path).open("rb") as handle:
+            yield from _decode_stream(_read_chunks(handle, chunk_size or CHUNK_SIZE))
+
+    return X12Stream(str(path), chunks, listener=listener)
 
 
 @contextmanager
@@ -606,8 +812,8 @@ def parse_bytes(data: bytes, source: str) -> ParseResult:
     return parse_text_chunks(_decode_stream([data]), source)
 
 
-def _read_chunks(handle: Any) -> Iterator[bytes]:
-    while chunk := handle.read(CHUNK_SIZE):
+def _read_chunks(handle: Any, size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    while chunk := handle.read(size):
         yield chunk
 
 

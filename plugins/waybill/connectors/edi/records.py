@@ -6,7 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from waybill.connectors.edi.freight_invoice import build_freight_invoice
 from waybill.connectors.edi.models import element
+from waybill.connectors.edi.ship_notice import build_ship_notice
 from waybill.connectors.edi.shipment_status import build_shipment_status
+from waybill.connectors.edi.shipping_advice import build_shipping_advice
+from waybill.connectors.edi.shipping_order import build_shipping_order
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -18,11 +21,14 @@ if TYPE_CHECKING:
         [list[Segment], dict[str, Any]], tuple[dict[str, Any], list[RecordIssue]]
     ]
 
-# Set types without an entry here (204, 856, 940, 945, 990, 997, ...) parse to segments
-# with their envelope checked and `record = None`; that is not an error.
+# Set types without an entry here (204, 990, 997, ...) parse to segments with their
+# envelope checked and `record = None`; that is not an error.
 RECORD_BUILDERS: dict[str, RecordBuilder] = {
     "210": build_freight_invoice,
     "214": build_shipment_status,
+    "856": build_ship_notice,
+    "940": build_shipping_order,
+    "945": build_shipping_advice,
 }
 
 

@@ -19,6 +19,9 @@ _BETWEEN_SEGMENTS = " \t\r\n"
 # Split at most about this much text at once, so a change of delimiters at a later ISA
 # (which discards the pieces after it) costs at most one block.
 BLOCK_SIZE = 1 << 20
+# No segment is longer than this (16 Mi characters): past it without a terminator the text is
+# not X12 as its ISA declared it, and reading on would hold the whole file in memory.
+MAX_SEGMENT_LENGTH = 1 << 24
 
 
 class SegmentReader:
@@ -27,7 +30,9 @@ class SegmentReader:
     `position` is the 1-based ordinal of the segment in the file; `elements[0]` is its tag;
     `suspect` is True when the segment holds invalid bytes or control characters. When an
     ISA is yielded, `header` holds its IsaHeader. When an ISA cannot be read, iteration stops
-    and `fatal` holds `(message, element, position)`; the text after it is not read.
+    and `fatal` holds `(message, element, position)`; the text after it is not read. When no
+    segment terminator comes within MAX_SEGMENT_LENGTH characters, iteration stops and
+    `unterminated` holds the position that segment would have had.
     """
 
     def __init__(self, chunks: Iterable[str]) -> None:
@@ -36,6 +41,8 @@ class SegmentReader:
         self.header: IsaHeader | None = None
         self.delimiters: Delimiters | None = None
         self.fatal: tuple[str, str | None, int] | None = None
+        self.unterminated: int | None = None
+        self.segment_limit = MAX_SEGMENT_LENGTH
         self.first_text: str = ""
 
     def __iter__(self) -> Iterator[tuple[int, list[str], bool]]:
@@ -84,7 +91,14 @@ class SegmentReader:
                 last = buf.find(term, pos)
             if last < 0 and not eof:
                 buf, pos, eof = self._extend_to(term, buf, pos)
-                continue
+                if len(buf) - pos <= self.segment_limit or term in buf:
+                    continue
+                # Past the longest segment without a terminator: a bare line break also ends
+                # a segment, so split up to the last one; with none, stop reading.
+                last = max(buf.rfind("\n", pos), buf.rfind("\r", pos))
+                if last < 0:
+                    self.unterminated = position + 1
+                    return
             block_end = len(buf) if last < 0 else last
             offset = pos
             pos = block_end + 1
@@ -152,12 +166,15 @@ class SegmentReader:
         return "".join(parts), 0, True
 
     def _extend_to(self, term: str, buf: str, pos: int) -> tuple[str, int, bool]:
-        """Append chunks until one holds `term` (or the file ends), joining once, not per chunk."""
+        """Append chunks until one holds `term`, the file ends or MAX_SEGMENT_LENGTH is passed;
+        the pieces are joined once, not per chunk."""
         parts = [buf[pos:]]
+        size = len(parts[0])
         eof = True
         for chunk in self._chunks:
             parts.append(chunk)
-            if term in chunk:
+            size += len(chunk)
+            if term in chunk or size > self.segment_limit:
                 eof = False
                 break
         return "".join(parts), 0, eof
