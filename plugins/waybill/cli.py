@@ -18,6 +18,7 @@ BUILTIN_COMMANDS = (
     "waybill.commands.edi",
     "waybill.commands.carriers",
     "waybill.commands.webhooks",
+    "waybill.commands.compose",
 )
 
 

@@ -140,7 +140,12 @@ def _ingest_lookup(source: SourceConfig, entity: EntityConfig, run_id: str | Non
 
 
 def _ingest_files(source: SourceConfig, entity: EntityConfig, run_id: str | None) -> dict:
-    from waybill.connectors.inbound import entity_folder, pending_files
+    from waybill.connectors.inbound import (
+        entity_folder,
+        is_file_failure,
+        pending_files,
+        reject_failed_file,
+    )
 
     folder = entity_folder(source, entity)
     fetch_error: Exception | None = None
@@ -160,7 +165,19 @@ def _ingest_files(source: SourceConfig, entity: EntityConfig, run_id: str | None
         # The raw table exists from the first run, files or not: staging reads it either way.
         ensure_raw_table(conn, source.name, entity.name)
         for path in pending_files(folder, entity.pattern):
-            status, result = _ingest_file(conn, source, entity, path, run_id)
+            try:
+                status, result = _ingest_file(conn, source, entity, path, run_id)
+            except Exception as exc:
+                # One bad file must not block the files after it (nor itself, forever).
+                if not is_file_failure(conn, exc):
+                    raise
+                moved, result = reject_failed_file(
+                    conn, source.name, entity.name, path, exc, run_id
+                )
+                log.error(
+                    "%s/%s: %s rejected to %s: %s", source.name, entity.name, path, moved, exc
+                )
+                status = "rejected"
             files[path.name] = status
             if result is not None:
                 _add(totals, result)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from psycopg import sql
 
-from waybill.load.records import PayloadError, encode_payload
+from waybill.load.records import encode_payload, key_text
 from waybill.load.schema import ensure_ops_schema, ensure_raw_table
 
 if TYPE_CHECKING:
@@ -48,8 +48,7 @@ def store_event(
     (not JSON, NUL, not UTF-8): the caller dead-letters it.
     """
     text, digest = encode_payload(body)
-    if "\x00" in event_id:
-        raise PayloadError("event id contains a NUL character", "event_id")
+    event_id = key_text(event_id)
     table = ensure_tables(conn, carrier, entity)
     with conn.transaction():
         conn.execute(
@@ -84,9 +83,18 @@ def store_event(
 
 
 def store_dead_letter(
-    conn: psycopg.Connection, carrier: str, entity: str, location: str, reason: str, raw: str
+    conn: psycopg.Connection,
+    carrier: str,
+    entity: str,
+    location: str,
+    reason: str,
+    raw: str,
+    field: str = "body",
 ) -> None:
-    """Record a signed event that could not be stored, keyed so a replay is counted once."""
+    """Record a signed event that could not be stored, keyed so a replay is counted once.
+
+    ``field`` names what was wrong (``body``, or the JSON path, ``$`` for the nesting depth).
+    """
     from waybill.load.copy import _text
 
     ensure_tables(conn, carrier, entity)
@@ -99,7 +107,8 @@ def store_dead_letter(
             )
             values (md5(concat_ws('|', %(source)s::text, %(entity)s::text, %(location)s::text,
                     %(reason)s::text, %(raw)s::text)),
-                %(batch_id)s, %(source)s, %(entity)s, %(location)s, 'body', %(reason)s, %(raw)s)
+                %(batch_id)s, %(source)s, %(entity)s, %(location)s, %(field)s, %(reason)s,
+                %(raw)s)
             on conflict (dead_letter_key) do nothing
             """,
             {
@@ -107,6 +116,7 @@ def store_dead_letter(
                 "source": carrier,
                 "entity": entity,
                 "location": _text(location),
+                "field": _text(field),
                 "reason": _text(reason),
                 "raw": _text(raw[:10_000]),
             },
