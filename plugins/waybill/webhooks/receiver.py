@@ -53,7 +53,7 @@ def create_app(secret_for: Callable[[str], str | None] = carrier_secret) -> Fast
 
     def connection() -> psycopg.Connection:
         if local.conn is None or local.conn.closed or local.conn.broken:
-            local.conn = warehouse.connect(autocommit=True)
+            local.conn = warehouse.connect(role="webhook", autocommit=True)
         return local.conn
 
     @app.get("/health")
