@@ -176,3 +176,34 @@ def test_an_emptied_warehouse_is_migrated_again_on_connect(clean_warehouse, migr
     with warehouse.connect(role="loader") as conn:
         row = conn.execute("select count(*) from ops.load_batches").fetchone()
     assert row == (0,)
+
+
+def test_components_connect_only_as_their_roles():
+    """Outside the migration, Waybill's code opens no connection with ``WAREHOUSE_URL``'s login."""
+    import ast
+    from pathlib import Path
+
+    package = Path(warehouse.__file__).parent
+    # Administration, not a component: the demo empties the embedded warehouse before it starts.
+    allowed = {("demo.py", "_reset_warehouse")}
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name in ("warehouse.py", "roles.py"):
+            continue
+        tree = ast.parse(path.read_text())
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for call in ast.walk(function):
+                if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute):
+                    continue
+                target = ast.unparse(call.func)
+                as_admin = target == "warehouse.connect" and not any(
+                    keyword.arg == "role" for keyword in call.keywords
+                )
+                if (as_admin or target == "psycopg.connect") and (
+                    path.name,
+                    function.name,
+                ) not in allowed:
+                    found.append(f"{path.relative_to(package)}:{call.lineno} {target}")
+    assert found == []
