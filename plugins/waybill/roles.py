@@ -59,8 +59,12 @@ class MigrationNeeded(RuntimeError):
 
 
 def can_migrate() -> bool:
-    """Whether this process may run the migration: the embedded server, or ``WAREHOUSE_URL`` set."""
-    return bool(os.environ.get("WAREHOUSE_URL")) or warehouse.is_embedded()
+    """Whether this process may run the migration: ``WAREHOUSE_URL`` is set, or nothing is (the
+    embedded default). A process given only role logins for another server may not.
+    """
+    if os.environ.get("WAREHOUSE_URL"):
+        return True
+    return not any(os.environ.get(f"WAREHOUSE_{role.upper()}_URL") for role in warehouse.ROLES)
 
 
 def role_names() -> dict[str, str]:
@@ -105,12 +109,17 @@ def webhook_tables() -> tuple[tuple[str, str], ...]:
     )
 
 
-def fingerprint(names: dict[str, str]) -> str:
-    """A digest of everything the migration applies: version, DDL, webhook tables, role names."""
+@functools.cache
+def fingerprint() -> str:
+    """A digest of what the migration applies: its version, the DDL, the webhook tables.
+
+    Role names are not in it (a component knows only its own login); renaming a role takes
+    an explicit ``waybill warehouse migrate``.
+    """
     digest = hashlib.sha256(MIGRATION_VERSION.encode())
     for name, text in _ddl_files():
         digest.update(f"\0{name}\0{text}".encode())
-    digest.update(repr((webhook_tables(), sorted(names.items()))).encode())
+    digest.update(repr(webhook_tables()).encode())
     return digest.hexdigest()
 
 
@@ -127,7 +136,7 @@ def ensure_migrated(conn: psycopg.Connection | None = None, role: str = "transfo
     if conn is None:
         with warehouse.connect(role=role):
             return  # connect() runs this check on the connection it opens
-    if _is_current(conn, fingerprint(role_names())):
+    if _is_current(conn, fingerprint()):
         return
     if not can_migrate():
         raise MigrationNeeded(
@@ -169,7 +178,7 @@ def migrate(*, only_if_stale: bool = False) -> dict[str, str]:
     import psycopg
 
     names = role_names()
-    stamp = fingerprint(names)
+    stamp = fingerprint()
     admin = warehouse.location()
     with psycopg.connect(admin.conninfo(), autocommit=True) as conn:
         conn.execute("select pg_advisory_lock(hashtext('waybill.migrate'))")

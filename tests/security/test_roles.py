@@ -207,3 +207,50 @@ def test_components_connect_only_as_their_roles():
                 ) not in allowed:
                     found.append(f"{path.relative_to(package)}:{call.lineno} {target}")
     assert found == []
+
+
+@pytest.fixture
+def external_server(monkeypatch):
+    """``WAREHOUSE_URL`` names a server that is not the embedded one (nothing connects to it)."""
+    monkeypatch.setenv("WAREHOUSE_URL", "postgresql://admin:adminpw@db.example:5432/waybill")
+    warehouse.location.cache_clear()
+    yield
+    monkeypatch.undo()
+    warehouse.location.cache_clear()
+
+
+def test_an_external_server_takes_role_logins_from_the_environment(external_server, monkeypatch):
+    with pytest.raises(LookupError, match="WAREHOUSE_LOADER_URL or WAREHOUSE_LOADER_PASSWORD"):
+        warehouse.role_location("loader")
+    monkeypatch.setenv("WAREHOUSE_LOADER_PASSWORD", "loaderpw")
+    monkeypatch.setenv("WAREHOUSE_POSTER_URL", "postgresql://acme_poster:posterpw@db2:6432/dw")
+    loader = warehouse.role_location("loader")
+    poster = warehouse.role_location("poster")
+    assert (loader.host, loader.port, loader.user, loader.password, loader.database) == (
+        "db.example",
+        5432,
+        "waybill_loader",
+        "loaderpw",
+        "waybill",
+    )
+    assert (poster.host, poster.user, poster.password, poster.database) == (
+        "db2",
+        "acme_poster",
+        "posterpw",
+        "dw",
+    )
+
+
+def test_the_analyst_role_must_say_analyst(external_server, monkeypatch):
+    for role in warehouse.ROLES:
+        monkeypatch.setenv(f"WAREHOUSE_{role.upper()}_PASSWORD", f"{role}pw")
+    assert roles.role_names()["analyst"] == "waybill_analyst"
+    monkeypatch.setenv("WAREHOUSE_ANALYST_URL", "postgresql://readonly:pw@db.example/waybill")
+    with pytest.raises(ValueError, match="must contain 'analyst'"):
+        roles.role_names()
+
+
+def test_role_passwords_file_is_private(migrated):
+    path = warehouse.role_passwords_path()
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert set(warehouse.stored_role_passwords()) == set(warehouse.ROLES)
