@@ -30,7 +30,9 @@ _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^\s]*@")
 def environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """Return the variables to export (only those not already set in ``base``, default ``os.environ``).
 
-    Resolving the warehouse may start the embedded Postgres; nothing else has side effects.
+    Resolving the warehouse may start the embedded Postgres and, on first use, write its role
+    passwords file (the dbt profile's ``WAREHOUSE_USER``/``WAREHOUSE_PASSWORD`` are the
+    transformer role's); nothing else has side effects.
     """
     base = os.environ if base is None else base
     wanted: dict[str, str] = {
