@@ -6,7 +6,7 @@ One least-privilege role per component (names in :data:`waybill.warehouse.ROLES`
 | --- | --- |
 | loader | create and fill ``raw`` tables; read and write the load bookkeeping in ``ops`` (the tables of ``include/ddl/ops.sql``) |
 | transformer | read ``raw`` and ``ops``; own ``staging``, ``intermediate``, ``marts``, ``snapshots``, ``reference`` (dbt runs as it) |
-| poster | read and write the billing tables (``include/ddl/billing.sql``); read ``ops`` and ``marts`` |
+| poster | read and write the billing tables (``include/ddl/billing.sql``); read ``ops``, ``marts`` and ``staging`` (the ERP's disputes) |
 | webhook | insert into the webhook raw tables (and read them, to spot a replay) and into ``ops.dead_letters`` |
 | quality | read ``marts``, ``intermediate`` and ``ops`` (Great Expectations; the gate's verdict is the poster's) |
 | analyst | read ``marts`` |
@@ -36,14 +36,15 @@ if TYPE_CHECKING:
     import psycopg
 
 # Bump when the grants below change, so every warehouse is migrated again.
-MIGRATION_VERSION = "1"
+MIGRATION_VERSION = "2"
 RAW_SCHEMAS = ("raw", "ops")
 DBT_SCHEMAS = ("staging", "intermediate", "marts", "snapshots", "reference")
 # Each include/ddl file's tables are written by one role; a new file must be named here.
 DDL_WRITERS = {"ops.sql": "loader", "billing.sql": "poster"}
 READERS = {
     "transformer": ("raw", "ops"),
-    "poster": ("ops", "marts"),
+    # staging: billing reads the ERP's resolved disputes from staging.stg_erp__disputes.
+    "poster": ("ops", "marts", "staging"),
     "quality": ("ops", "marts", "intermediate"),
     "analyst": ("marts",),
 }
