@@ -26,6 +26,13 @@ SECRETS: dict[str, str] = {
     "AIRFLOW_FERNET_KEY": "fernet",
     "AIRFLOW_DB_PASSWORD": "token",
     "WAREHOUSE_PASSWORD": "token",
+    # One login per component (waybill.roles): the migration sets them, each component uses its own.
+    "WAREHOUSE_LOADER_PASSWORD": "token",
+    "WAREHOUSE_TRANSFORMER_PASSWORD": "token",
+    "WAREHOUSE_POSTER_PASSWORD": "token",
+    "WAREHOUSE_WEBHOOK_PASSWORD": "token",
+    "WAREHOUSE_QUALITY_PASSWORD": "token",
+    "WAREHOUSE_ANALYST_PASSWORD": "token",
     "SANDBOX_ERP_TOKEN": "token",
     "WEBHOOK_SECRET_PARCELCO": "token",
     "WEBHOOK_SECRET_SWIFTEX": "token",

@@ -141,6 +141,7 @@ def test_compose_run_derives_the_dbt_profile_from_warehouse_url():
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("WAREHOUSE_")},
         "WAREHOUSE_URL": "postgresql://waybill:s3cret@warehouse:5432/waybill",
+        "WAREHOUSE_TRANSFORMER_PASSWORD": "tr4nsformer",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2://a:b@airflow-db/airflow",
     }
     waybill = Path(sys.executable).with_name("waybill")
@@ -156,7 +157,8 @@ def test_compose_run_derives_the_dbt_profile_from_warehouse_url():
 
     assert exported["WAREHOUSE_HOST"] == "warehouse"
     assert exported["WAREHOUSE_PORT"] == "5432"
-    assert exported["WAREHOUSE_USER"] == "waybill"
+    # dbt logs in as the transformer role, at WAREHOUSE_URL's address.
+    assert exported["WAREHOUSE_USER"] == "waybill_transformer"
     assert exported["WAREHOUSE_DBNAME"] == "waybill"
 
 

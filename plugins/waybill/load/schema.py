@@ -16,7 +16,9 @@ DDL_DIR = Path(__file__).resolve().parents[3] / "include" / "ddl"
 def ensure_ops_schema(conn: psycopg.Connection) -> None:
     """Create the ``raw`` and ``ops`` schemas and every ``include/ddl/*.sql`` object if missing.
 
-    Runs under a transaction-scoped advisory lock so that parallel tasks do not race on DDL.
+    Part of the migration (:func:`waybill.roles.migrate`), which also grants each role its share;
+    components never run it (their roles may not). Runs under a transaction-scoped advisory
+    lock so that parallel callers do not race on DDL.
     """
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('waybill.ddl'))")

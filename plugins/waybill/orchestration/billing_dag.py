@@ -93,7 +93,7 @@ class FinanceApprovalOperator(HITLOperator):
             chosen = answer["chosen_options"]
             decided_by = user.get("name") or user.get("id")
             decided_at = answer["responded_at"]
-        with warehouse.connect() as conn:
+        with warehouse.connect(role="poster") as conn:
             counts = decide(
                 conn,
                 documents,
@@ -169,10 +169,8 @@ def build_billing_dag(doc_md: str | None = None) -> DAG:
             """The documents waiting for finance (what the approval task presents)."""
             from waybill import warehouse
             from waybill.billing.approvals import awaiting
-            from waybill.load.schema import ensure_ops_schema
 
-            with warehouse.connect() as conn:
-                ensure_ops_schema(conn)
+            with warehouse.connect(role="poster") as conn:
                 return [doc.to_xcom() for doc in awaiting(conn)]
 
         approve: BaseOperator = FinanceApprovalOperator(

@@ -94,7 +94,7 @@ def create_app(
 
     def connection() -> psycopg.Connection:
         if local.conn is None or local.conn.closed or local.conn.broken:
-            local.conn = warehouse.connect(autocommit=True)
+            local.conn = warehouse.connect(role="webhook", autocommit=True)
         return local.conn
 
     @app.get("/health")

@@ -16,22 +16,15 @@ from typing import TYPE_CHECKING
 from psycopg import sql
 
 from waybill.load.records import encode_payload, key_text
-from waybill.load.schema import ensure_ops_schema, ensure_raw_table
+from waybill.load.schema import raw_table_name
 
 if TYPE_CHECKING:
     import psycopg
 
-_READY: set[tuple[str, str]] = set()
-
 
 def ensure_tables(conn: psycopg.Connection, carrier: str, entity: str) -> sql.Identifier:
-    """Create the ops schema and the raw table once per process; return the table identifier."""
-    if (carrier, entity) not in _READY:
-        ensure_ops_schema(conn)
-        table = ensure_raw_table(conn, carrier, entity)
-        _READY.add((carrier, entity))
-        return table
-    return sql.Identifier("raw", f"{carrier}__{entity}")
+    """The raw table's identifier; ``waybill warehouse migrate`` creates it (the webhook role may not)."""
+    return sql.Identifier("raw", raw_table_name(carrier, entity))
 
 
 def store_event(
