@@ -11,7 +11,7 @@ import json
 from collections import defaultdict
 from typing import TextIO
 
-from waybill_sandbox.billing_oracle import oracle_ticks, simulate
+from waybill_sandbox.billing_oracle import oracle_ticks, ridgeline_event_release, simulate
 from waybill_sandbox.carrier_json import pod_record_key
 from waybill_sandbox.faults import FaultConfig
 from waybill_sandbox.files import csv_rows_for
@@ -29,7 +29,12 @@ def _pct(numerator: int, denominator: int) -> float | None:
     return round(100.0 * numerator / denominator, 1) if denominator else None
 
 
-def shipment_truth(s: Shipment, world: World, ticks: list[int] | None = None) -> dict:
+def shipment_truth(
+    s: Shipment,
+    world: World,
+    ticks: list[int] | None = None,
+    ridgeline_release: dict[tuple[str, int], int | None] | None = None,
+) -> dict:
     """The truth record of one shipment (``ticks``: the billing oracle's run times, default one
     run at the horizon)."""
     reasons = s.hold_reasons(world.as_of)
@@ -71,11 +76,15 @@ def shipment_truth(s: Shipment, world: World, ticks: list[int] | None = None) ->
         if invoiced is not None
         else None,
         "weight_kg": s.weight_kg,
-        **lifecycle_truth(s, ticks or [world.as_of]),
+        **lifecycle_truth(s, ticks or [world.as_of], ridgeline_release),
     }
 
 
-def lifecycle_truth(s: Shipment, ticks: list[int]) -> dict:
+def lifecycle_truth(
+    s: Shipment,
+    ticks: list[int],
+    ridgeline_release: dict[tuple[str, int], int | None] | None = None,
+) -> dict:
     """The post-delivery part of a shipment's truth: its change, dispute plan, contract policy,
     and what the billing oracle expects (net amount and documents)."""
     changes = []
@@ -84,7 +93,7 @@ def lifecycle_truth(s: Shipment, ticks: list[int]) -> dict:
         if s.pod_corrected_at is not None:
             change["corrected_at"] = iso_utc(s.pod_corrected_at)
         changes.append(change)
-    result = simulate(s, ticks)
+    result = simulate(s, ticks, ridgeline_release)
     disputes = []
     if s.dispute is not None:
         plan = s.dispute
@@ -168,6 +177,7 @@ def write_truth(
     faults = faults or FaultConfig()
     first_tick = world.as_of if clock is None else clock
     ticks = oracle_ticks(world, first_tick, tick_hours)
+    ridgeline_release = ridgeline_event_release(world, faults)
     carriers: dict[str, dict[str, int]] = {c.carrier_code: defaultdict(int) for c in CARRIERS}
     lanes: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     holds: dict[str, int] = defaultdict(int)
@@ -222,7 +232,7 @@ def write_truth(
                     }
                 )
         add_x12(batcher.add(s))
-        rec = shipment_truth(s, world, ticks)
+        rec = shipment_truth(s, world, ticks, ridgeline_release)
         out.write(("" if first else ",\n") + json.dumps(rec, separators=(",", ":")))
         first = False
         c = carriers[s.carrier.carrier_code]
