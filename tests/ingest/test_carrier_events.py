@@ -220,3 +220,47 @@ def test_pulled_and_pushed_land_once_with_lineage_and_bad_records_dead_letter(
         )
     ]
     conn.commit()
+
+
+def test_an_event_pushed_first_keeps_its_channel_and_takes_the_pull_s_publication_time(
+    world, own_carrier
+) -> None:
+    from waybill_sandbox.carrier_json import ups_feed_event, ups_webhook_body
+
+    conn, carrier = own_carrier
+    shipment = _shipments(world, "parcelco")[1]
+    pushes = [
+        (
+            Record(f"{shipment.tracking_number}-0", ups_webhook_body(shipment, 0, world), "push"),
+            "h0",
+        )
+    ]
+    feed = ups_feed_event(shipment, 0, world)
+
+    land_events(
+        conn, carrier, "webhook_events", pushes,
+        event_deriver(ALERT, carrier, f"{carrier}__webhook_events"), watermark=None,
+    )  # fmt: skip
+    before = conn.execute(
+        "select source_channel, published_at, loaded_at from raw.carrier_events"
+        " where carrier_code = %s",
+        (carrier,),
+    ).fetchall()
+    conn.commit()
+    pulled = load_batch(
+        conn, carrier, "tracking_events", [Record("k", feed, "page 1 item 0")],
+        events=event_deriver(FEED, carrier, f"{carrier}__tracking_events"),
+    )  # fmt: skip
+    after = conn.execute(
+        "select source_channel, published_at, loaded_at from raw.carrier_events"
+        " where carrier_code = %s",
+        (carrier,),
+    ).fetchall()
+
+    assert [(channel, published) for channel, published, _ in before] == [("webhook", None)]
+    assert pulled.events_landed == 0
+    assert len(after) == 1
+    assert after[0][0] == "webhook"
+    assert after[0][1].isoformat().replace("+00:00", "Z") == feed["publishedAt"]
+    assert after[0][2] > before[0][2]
+    conn.commit()

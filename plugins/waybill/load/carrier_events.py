@@ -4,7 +4,8 @@ One row per physical event (``event_id``, the contract's cross-channel id): the 
 pulled from a feed, pushed by a webhook or filed in X12 lands once — the first landing keeps
 its channel and lineage (``raw_table``, ``raw_natural_key``, ``raw_payload_hash``: the primary
 key of the raw row it came from); a later landing with an earlier ``published_at`` (a
-republication seen out of order) lowers ``published_at`` and touches ``loaded_at`` so
+republication seen out of order, or a pull of an event first pushed by a webhook, whose body
+carries no publication time) lowers or sets ``published_at`` and touches ``loaded_at`` so
 incremental models re-read it. Written in the transaction of the raw rows it derives from.
 """
 
@@ -134,7 +135,7 @@ def write(cur: psycopg.Cursor, rows: list[tuple]) -> int:
 
     COPYs into a temporary table, then inserts by ``event_id`` in key order (concurrent writers
     lock keys in the same order, so they wait instead of deadlocking): a new event lands, a
-    known one only takes an earlier ``published_at``. Runs inside the caller's transaction.
+    known one only takes an earlier (or a first) ``published_at``. Runs inside the caller's transaction.
     """
     if not rows:
         return 0
@@ -153,8 +154,11 @@ def write(cur: psycopg.Cursor, rows: list[tuple]) -> int:
             from waybill_carrier_events
             order by event_id, published_at nulls last
             on conflict (event_id) do update
-                set published_at = excluded.published_at, loaded_at = clock_timestamp()
-                where excluded.published_at < existing.published_at
+                set
+                    published_at = least(existing.published_at, excluded.published_at),
+                    loaded_at = clock_timestamp()
+                where existing.published_at is distinct from
+                    least(existing.published_at, excluded.published_at)
             returning (xmax = 0) as inserted
         )
         select count(*) filter (where inserted) from landed
