@@ -21,9 +21,9 @@ int_carrier_events_normalised as (
 
 ),
 
-stg_wms__shipment_confirmations as (
+int_wms_shipment_confirmations_unioned as (
 
-    select * from {{ ref('stg_wms__shipment_confirmations') }}
+    select * from {{ ref('int_wms_shipment_confirmations_unioned') }}
     {{ landed_since(lookback_from) }}
 
 ),
@@ -60,11 +60,11 @@ warehouse_steps as (
     select
         confirmations.order_number,
         'wms' as source_system,
-        'api' as source_channel,
+        confirmations.source_channel,
         step.milestone,
         step.event_at,
         confirmations.loaded_at
-    from stg_wms__shipment_confirmations as confirmations
+    from int_wms_shipment_confirmations_unioned as confirmations
     cross join lateral (
         values
         ('order_released', confirmations.released_at),
