@@ -75,7 +75,12 @@ def events_for(source: SourceConfig, entity: EntityConfig) -> EventDeriver | Non
 
 
 def client_for(source: SourceConfig) -> HttpClient:
-    """An :class:`HttpClient` for ``source`` from its Airflow connection and limits."""
+    """An :class:`HttpClient` for ``source`` from its Airflow connection and limits.
+
+    The one HTTP client factory: ingestion and billing (``billing.run.erp_client``) both call
+    it. Raises ``ValueError`` when the source names no connection, and
+    :class:`~waybill.connections.MissingConnection` when the connection is not defined.
+    """
     if not source.connection_id:
         raise ValueError(f"source {source.name!r} has no connection_id")
     endpoint = get_endpoint(source.connection_id)
