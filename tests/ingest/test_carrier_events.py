@@ -264,3 +264,63 @@ def test_an_event_pushed_first_keeps_its_channel_and_takes_the_pull_s_publicatio
     assert after[0][1].isoformat().replace("+00:00", "Z") == feed["publishedAt"]
     assert after[0][2] > before[0][2]
     conn.commit()
+
+
+def test_a_new_carrier_on_a_known_format_is_a_sources_yaml_block(monkeypatch, tmp_path) -> None:
+    """A carrier with a FedEx-shaped feed: one YAML block, and its events land canonical."""
+    import json
+
+    from waybill.ingest import ingest_entity
+    from waybill.sources import load_sources
+    from waybill_sandbox.server import running_sandbox
+
+    name = f"bluejay{uuid.uuid4().hex[:6]}"
+    registry = tmp_path / "sources.yaml"
+    registry.write_text(
+        f"""
+sources:
+  {name}:
+    kind: rest
+    connection_id: {name}_api
+    entities:
+      tracking_events:
+        path: /events
+        pagination: page_token
+        items_field: events
+        next_field: nextPageToken
+        cursor_param: page_token
+        limit_param: limit
+        natural_key: [trackingNumber, scanEvent.date, scanEvent.eventType]
+        incremental: {{kind: page_token}}
+        events: {{format: fedex, record: scan, reference: shipperReference, published_at: publishedAt}}
+"""
+    )
+    monkeypatch.setenv("WAYBILL_SOURCES", str(registry))
+    load_sources.cache_clear()
+    try:
+        with running_sandbox(seed=3, shipments=20) as base_url:
+            monkeypatch.setenv(
+                f"AIRFLOW_CONN_{name.upper()}_API",
+                json.dumps({"conn_type": "http", "host": f"{base_url}/carriers/swiftex"}),
+            )
+            result = ingest_entity(name, "tracking_events")
+        with warehouse.connect() as conn:
+            rows = conn.execute(
+                "select count(*), count(distinct tracking_number), bool_and(milestone <> 'unmapped'),"
+                " bool_and(occurred_at_utc is not null) from raw.carrier_events"
+                " where carrier_code = %s",
+                (name,),
+            ).fetchone()
+            conn.execute("delete from raw.carrier_events where carrier_code = %s", (name,))
+            conn.execute(f'drop table if exists raw."{name}__tracking_events"')
+            for ops in ("dead_letters", "load_batches", "watermarks"):
+                conn.execute(f"delete from ops.{ops} where source = %s", (name,))
+            conn.commit()
+    finally:
+        load_sources.cache_clear()
+
+    assert result["landed"] > 0
+    assert result["events_landed"] == rows[0] > 0
+    assert result["events_dead_lettered"] == 0
+    assert rows[1:] == (rows[1], True, True)
+    assert rows[1] > 1
