@@ -222,6 +222,11 @@ def test_pulled_and_pushed_land_once_with_lineage_and_bad_records_dead_letter(
     conn.commit()
 
 
+def _no_gmt(record: dict) -> dict:
+    activity = {k: v for k, v in record["activity"].items() if not k.startswith("gmt")}
+    return {**record, "activity": activity}
+
+
 def test_an_event_pushed_first_keeps_its_channel_and_takes_the_pull_s_publication_time(
     world, own_carrier
 ) -> None:
@@ -246,6 +251,13 @@ def test_an_event_pushed_first_keeps_its_channel_and_takes_the_pull_s_publicatio
         " where carrier_code = %s",
         (carrier,),
     ).fetchall()
+    # The push's offset decided the instant; the zone is still its place's, as a pull's would be.
+    zone = conn.execute(
+        "select time_zone, time_zone_source from raw.carrier_events where carrier_code = %s",
+        (carrier,),
+    ).fetchone()
+    feed_without_offset = _no_gmt(feed)
+    (pulled_alone,) = _events(feed_without_offset, FEED, carrier)
     conn.commit()
     pulled = load_batch(
         conn, carrier, "tracking_events", [Record("k", feed, "page 1 item 0")],
@@ -258,6 +270,9 @@ def test_an_event_pushed_first_keeps_its_channel_and_takes_the_pull_s_publicatio
     ).fetchall()
 
     assert [(channel, published) for channel, published, _ in before] == [("webhook", None)]
+    assert zone == (pulled_alone.time_zone, "payload")
+    assert zone[0] is not None
+    assert "gmtOffset" not in feed_without_offset["activity"]
     assert pulled.events_landed == 0
     assert len(after) == 1
     assert after[0][0] == "webhook"

@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 from waybill.connectors.carriers import FORMATS, CanonicalEvent, DocumentError, NormalizeError
 from waybill.connectors.carriers.contract import Location, make_event
-from waybill.connectors.carriers.timezones import format_offset, format_utc
+from waybill.connectors.carriers.timezones import format_offset, format_utc, zone_for
 from waybill.load import carrier_events
 from waybill.load.records import DeadLetter, Record
 from waybill.milestones import lookup
@@ -394,10 +394,28 @@ def event_deriver(spec: EventsSpec, carrier: str, table: str) -> EventDeriver:
                     )
                 )
             else:
-                rows.append(carrier_events.row(item, lineage, batch_id, reference))
+                rows.append(
+                    carrier_events.row(_with_place_zone(item), lineage, batch_id, reference)
+                )
         return rows, letters
 
     return derive
+
+
+def _with_place_zone(event: CanonicalEvent) -> CanonicalEvent:
+    """The event with the IANA zone of its place when the payload's offset decided its instant.
+
+    The rule leaves ``time_zone`` empty when the payload carries an offset (UPS ``gmtOffset``,
+    FedEx ISO offsets); the place's zone (same seed, same city/state/country steps) is still
+    the zone of the event, and the same scan pulled without an offset gets it from its place:
+    landing it either way keeps ``time_zone`` the same whichever channel lands first.
+    ``time_zone_source`` keeps saying what decided the instant.
+    """
+    if event.time_zone is not None or event.time_zone_source != "payload":
+        return event
+    place = event.location
+    zone, _step = zone_for(place.country, place.state, place.city)
+    return event if zone is None else replace(event, time_zone=zone)
 
 
 def published_at(payload: Any, spec: EventsSpec) -> datetime | None:
