@@ -55,12 +55,13 @@ def _body(i: int) -> bytes:
 def _push_and_normalise(events: int) -> tuple[float, float]:
     """Push ``events`` signed bodies to a running receiver, then normalise them; return seconds."""
     import httpx
-    import uvicorn
 
     from waybill import warehouse
     from waybill.ingest import ingest_entity
     from waybill.sources import load_sources
+    from waybill.webhooks.limits import Limits
     from waybill.webhooks.receiver import create_app
+    from waybill.webhooks.server import build_server
     from waybill.webhooks.signatures import sign
     from waybill_sandbox.server import free_port
 
@@ -83,10 +84,8 @@ sources:
     os.environ["WAYBILL_SOURCES"] = registry.name
     load_sources.cache_clear()
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(lambda carrier: SECRET), port=port, log_level="warning", access_log=False
-        )
+    server = build_server(
+        create_app(lambda carrier: SECRET), "127.0.0.1", port, Limits(), "warning"
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -105,7 +104,9 @@ sources:
                     headers={
                         "Content-Type": "application/json",
                         "X-Waybill-Event-Id": f"{name}-{i}",
-                        "X-Waybill-Signature": sign(bodies[i], SECRET),
+                        "X-Waybill-Signature": sign(
+                            bodies[i], SECRET, f"{name}-{i}", int(time.time())
+                        ),
                     },
                 )
                 if response.status_code != 200:

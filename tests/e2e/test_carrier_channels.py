@@ -24,6 +24,7 @@ from psycopg import sql
 
 from tests.e2e.test_walking_skeleton import (
     INGEST_DAGS,
+    TOKEN,
     _assert_marts_agree_with_truth,
     _run_transform_and_check_tasks,
     _sandbox,
@@ -34,7 +35,6 @@ from waybill.orchestration.runner import dag_bag, run_dag
 pytestmark = pytest.mark.e2e
 
 SEED, SHIPMENTS = 7, 60
-SECRET = "sandbox-webhook-secret"
 PUSHED = {"parcelco": 60, "swiftex": 60}
 # Shipment-grain marts a CSV-only WMS must build alike. Landing times differ between the runs:
 # loaded_at, and pod_received_at of Track API PODs (the API gives no receipt time, so the POD
@@ -52,15 +52,15 @@ LANDING_TIMED = {
 @pytest.fixture
 def receiver():
     """``waybill webhooks serve``'s app on a free port; yields its base URL."""
-    import uvicorn
-
+    from waybill.webhooks.limits import Limits
     from waybill.webhooks.receiver import create_app
+    from waybill.webhooks.server import build_server
     from waybill_sandbox.server import free_port
 
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(lambda carrier: SECRET), port=port, log_level="warning")
-    )
+    # The sandbox signs with its default per-carrier secrets (no webhook_secrets given).
+    app = create_app(lambda carrier: f"sandbox-webhook-secret-{carrier}")
+    server = build_server(app, "127.0.0.1", port, Limits(), "warning")
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -93,6 +93,7 @@ def _push_webhooks(base_url: str, receiver_url: str) -> None:
         answer = requests.post(
             f"{base_url}/carriers/{carrier}/webhooks/deliveries",
             json={"url": f"{receiver_url}/webhooks/{carrier}", "limit": limit},
+            headers={"Authorization": f"Bearer {TOKEN}"},  # an admin call: the ERP's token
             timeout=120,
         ).json()
         assert answer["delivered"] == answer["attempted"] == limit, answer
