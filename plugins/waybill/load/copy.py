@@ -135,8 +135,6 @@ def load_batch(
         assert row is not None  # an exists() query returns one row
         copied: set[str] | None = set() if row[0] else None
         prefix = _constant_columns(batch_id, source, entity, extracted_at)
-        if events is not None:
-            carrier_events.ensure_table(cur)
         for chunk in chunked(items, CHUNK_RECORDS):
             read += len(chunk)
             seen = copied if copied is not None else _landed_keys(cur, table, chunk)
@@ -208,7 +206,6 @@ def land_events(
             " values (%s, %s, %s, %s, %s)",
             (batch_id, source, entity, run_id, previous),
         )
-        carrier_events.ensure_table(cur)
         for chunk in chunked(records, CHUNK_RECORDS):
             read += len(chunk)
             landed += _land_events(cur, events, chunk, batch_id, dead)
