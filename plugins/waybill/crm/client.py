@@ -1,0 +1,118 @@
+"""The CRM's REST API as Waybill uses it: an OAuth client-credentials token, then bulk upserts by
+external id, paced to the CRM's rate limit (records per second) and retried on 429/5xx through
+:class:`waybill.connectors.http.HttpClient`.
+
+Connection ``crm_api`` (``AIRFLOW_CONN_CRM_API``): ``host`` = the CRM's base URL, ``password`` =
+the client secret, ``extra`` = ``{"client_id": "...", "rate_limit_per_s": 50, "batch_size": 50}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from waybill.connectors.http import HttpClient, RateLimiter
+
+if TYPE_CHECKING:
+    from waybill.connections import Endpoint
+
+CONNECTION_ID = "crm_api"
+MAX_BATCH = 200
+
+
+class CrmError(RuntimeError):
+    """The CRM refused a whole call (auth, a malformed batch); the message carries its answer."""
+
+
+@dataclass
+class CrmClient:
+    """One authenticated session with the CRM."""
+
+    endpoint: Endpoint
+    timeout_s: float = 30.0
+    http: HttpClient = field(init=False)
+    limiter: RateLimiter = field(init=False)
+    batch_size: int = field(init=False)
+    clock: datetime | None = None
+
+    def __post_init__(self) -> None:
+        extra = self.endpoint.extra
+        rate = float(extra.get("rate_limit_per_s") or 0)
+        self.limiter = RateLimiter(rate)
+        size = int(
+            extra.get("batch_size") or (min(MAX_BATCH, int(rate)) if rate >= 1 else MAX_BATCH)
+        )
+        self.batch_size = max(1, min(MAX_BATCH, size))
+        self.http = HttpClient(
+            source="crm", base_url=self.endpoint.base_url, timeout_s=self.timeout_s
+        )
+
+    def authenticate(self) -> datetime:
+        """Exchange the client credentials for a bearer token; return the CRM's clock
+        (``issued_at``, else now). Raises :class:`CrmError` when the CRM refuses."""
+        extra = self.endpoint.extra
+        response = self.http.request(
+            "POST",
+            "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": extra.get("client_id", "waybill"),
+                "client_secret": self.endpoint.token or "",
+            },
+        )
+        if response.status_code != 200:
+            raise CrmError(
+                f"crm: token endpoint answered {response.status_code}: {response.text[:300]}"
+            )
+        body = response.json()
+        self.http.session.headers["Authorization"] = f"Bearer {body['access_token']}"
+        issued = body.get("issued_at")
+        self.clock = (
+            datetime.fromisoformat(issued.replace("Z", "+00:00")) if issued else datetime.now(UTC)
+        )
+        return self.clock
+
+    def upsert(self, obj: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Bulk-upsert ``records`` (each with ``external_id``) in one call; return the CRM's
+        per-record results (``success``, ``status_code``, ``version``, ``errors``), in order.
+
+        Waits for one rate-limit slot per record before sending. Raises :class:`CrmError` when
+        the call is refused as a whole, ``SourceUnavailable`` after retries.
+        """
+        for _ in range(len(records) - 1):
+            self.limiter.wait()
+        self.limiter.wait()
+        response = self.http.request(
+            "POST", f"/composite/sobjects/{obj}", json={"records": records, "allOrNone": False}
+        )
+        if response.status_code != 200:
+            raise CrmError(
+                f"crm: bulk upsert of {len(records)} {obj} answered {response.status_code}: "
+                f"{response.text[:300]}"
+            )
+        results = response.json()["results"]
+        if len(results) != len(records):
+            raise CrmError(f"crm: {len(records)} {obj} sent, {len(results)} results")
+        return results
+
+
+def sandbox_crm_connection(
+    base_url: str,
+    client_secret: str = "sandbox-crm-secret",
+    *,
+    rate_limit_per_s: float = 0.0,
+) -> dict[str, str]:
+    """``AIRFLOW_CONN_CRM_API`` pointing at a sandbox's ``/crm`` (tests, demo, benchmarks)."""
+    import json
+
+    extra: dict[str, object] = {"client_id": "waybill"}
+    if rate_limit_per_s > 0:
+        extra["rate_limit_per_s"] = rate_limit_per_s
+    spec = {
+        "conn_type": "http",
+        "host": f"{base_url.rstrip('/')}/crm",
+        "password": client_secret,
+        "extra": extra,
+    }
+    return {"AIRFLOW_CONN_CRM_API": json.dumps(spec)}
