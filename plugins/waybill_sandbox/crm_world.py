@@ -29,11 +29,17 @@ DEFAULT_MISSING_POD_HOURS = 48
 CONTACT_CHANNELS = ("phone", "email", "chat")
 
 
+def reported(s: Shipment, exception: str, at: int) -> bool:
+    """True when the carrier published a ``damaged``/``lost`` event of ``s`` by ``at``."""
+    return any(e.milestone == exception and e.published_at <= at for e in s.events)
+
+
 def customer_status(s: Shipment, at: int) -> str:
-    """The customer-visible status of ``s`` at ``at`` (epoch seconds)."""
+    """The customer-visible status of ``s`` at ``at`` (epoch seconds): delivered by its true
+    delivery time (the TMS shows it then), lost once the carrier reported it."""
     if s.delivered_at is not None and s.delivered_at <= at:
         return "delivered"
-    if "lost" in s.exceptions:
+    if reported(s, "lost", at):
         return "lost"
     if s.shipped_at <= at:
         return "in_transit"
@@ -55,12 +61,12 @@ def case_exceptions(
     found = []
     delivered_at = s.delivered_at if s.delivered_at is not None and s.delivered_at <= at else None
     delivered = delivered_at is not None
-    lost = "lost" in s.exceptions
+    lost = reported(s, "lost", at)
     if (delivered_at is not None and delivered_at > s.promised_delivery_at) or (
         not delivered and not lost and s.promised_delivery_at < at
     ):
         found.append("delay")
-    if "damaged" in s.exceptions:
+    if reported(s, "damaged", at):
         found.append("damage")
     if lost:
         found.append("loss")
