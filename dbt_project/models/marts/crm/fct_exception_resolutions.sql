@@ -65,14 +65,14 @@ final as (
                 / 3600
             )::numeric,
             2
-        ) as time_to_case_hours,
+        )::numeric(12, 2) as time_to_case_hours,
         round(
             (
                 extract(epoch from cases.resolved_at - cases.opened_at)
                 / 3600
             )::numeric,
             2
-        ) as resolution_hours
+        )::numeric(12, 2) as resolution_hours
     from stg_crm__cases as cases
     left join fct_shipments as shipments
         on cases.order_number = shipments.order_number
