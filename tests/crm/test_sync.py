@@ -25,6 +25,12 @@ create table marts.fct_shipments (
     delivered_at timestamptz, promised_delivery_at timestamptz, has_damage boolean,
     is_lost boolean
 );
+create view marts.fct_customer_shipment_status as
+select shipment_id, order_number, customer_id,
+    case when delivered_at is not null then 'delivered' when is_lost then 'lost'
+        when shipped_at is not null then 'in_transit' else 'processing' end
+        as customer_visible_status
+from marts.fct_shipments;
 create table marts.fct_shipment_to_invoice (shipment_id text, hold_reasons text[]);
 create table marts.fct_shipment_milestones (
     shipment_id text, milestone text, is_exception boolean, event_at timestamptz

@@ -20,7 +20,6 @@ import requests
 from waybill import warehouse
 from waybill.crm import sync
 from waybill.crm.client import sandbox_crm_connection
-from waybill.crm.desired import SHIPMENTS_SQL, customer_status
 from waybill.crm.mapping import load_mapping
 from waybill.demo import sandbox_connections
 from waybill.orchestration.runner import DagRunFailed, run_dag
@@ -72,12 +71,13 @@ def _ledger(path) -> list[dict]:
 
 
 def _mart_statuses() -> dict[str, str]:
+    """Each shipment's status in the mart, as the CRM names it."""
     mapping = load_mapping()
-    with warehouse.connect() as conn, conn.cursor() as cur:
-        cur.execute(SHIPMENTS_SQL)
-        names = [col.name for col in cur.description or []]
-        rows = [dict(zip(names, values, strict=True)) for values in cur.fetchall()]
-    return {row["order_number"]: mapping.statuses[customer_status(row)]["status"] for row in rows}
+    with warehouse.connect() as conn:
+        rows = conn.execute(
+            "select order_number, customer_visible_status from marts.fct_customer_shipment_status"
+        ).fetchall()
+    return {order: mapping.statuses[status]["status"] for order, status in rows}
 
 
 def _last_sent() -> int:

@@ -151,27 +151,27 @@ def test_bulk_answers_each_record_and_only_good_ones_land(crm):
 
 
 def test_rate_limit_answers_429_with_retry_after():
+    def bulk(base, headers, first: int):
+        records = [
+            {"external_id": f"SO-{first + n}:delay", **_case(f"SO-{first + n}")} for n in range(5)
+        ]
+        return httpx.post(
+            f"{base}/crm/composite/sobjects/Case", json={"records": records}, headers=headers
+        )
+
     with running_sandbox(seed=SEED, shipments=SHIPMENTS, crm_rate_limit=5) as base:
         headers = {"Authorization": f"Bearer {_token(base)['access_token']}"}
-        statuses = []
-        for n in range(8):
-            response = httpx.patch(
-                f"{base}/crm/sobjects/Case/external/SO-10000{n:02d}:delay",
-                json=_case(f"SO-10000{n:02d}"),
-                headers=headers,
-            )
-            statuses.append(response.status_code)
-            if response.status_code == 429:
-                assert int(response.headers["Retry-After"]) >= 1
-        time.sleep(1.1)
-        after = httpx.patch(
-            f"{base}/crm/sobjects/Case/external/SO-1000099:delay",
-            json=_case("SO-1000099"),
-            headers=headers,
-        )
-    assert 429 in statuses
-    assert statuses[:5] == [201] * 5
-    assert after.status_code == 201
+        first = bulk(base, headers, 100)  # five records: the bucket's whole second
+        second = bulk(base, headers, 200)
+        time.sleep(1.2)
+        third = bulk(base, headers, 200)
+        counters = httpx.get(f"{base}/crm/limits", headers=headers).json()["counters"]
+    assert first.status_code == 200
+    assert second.status_code == 429
+    assert int(second.headers["Retry-After"]) >= 1
+    assert third.status_code == 200
+    assert counters["writes_accepted"] == 10
+    assert counters["throttled"] == 1
 
 
 def test_agents_resolve_cases_when_the_clock_passes_their_time(crm):

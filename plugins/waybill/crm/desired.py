@@ -1,8 +1,9 @@
 """What the CRM should show now, computed from the marts: each shipment's customer-visible status
 and one case per exception that deserves one.
 
-Reads ``marts.fct_shipments``, ``marts.fct_shipment_to_invoice``, ``marts.fct_shipment_milestones``
-and ``staging.stg_erp__disputes`` (open disputes); writes nothing.
+Reads ``marts.fct_customer_shipment_status`` (the status, computed in dbt), ``marts.fct_shipments``,
+``marts.fct_shipment_to_invoice``, ``marts.fct_shipment_milestones`` and
+``staging.stg_erp__disputes`` (open disputes); writes nothing.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ exception_events as (
 select
     s.order_number,
     s.customer_id,
+    c.customer_visible_status,
     s.shipped_at,
     s.delivered_at,
     s.promised_delivery_at,
@@ -59,6 +61,7 @@ select
     d.currency as dispute_currency,
     d.raised_at as dispute_raised_at
 from marts.fct_shipments as s
+inner join marts.fct_customer_shipment_status as c on c.shipment_id = s.shipment_id
 left join marts.fct_shipment_to_invoice as i on i.shipment_id = s.shipment_id
 left join exception_events as e on e.shipment_id = s.shipment_id
 left join open_disputes as d on d.order_number = s.order_number
@@ -85,17 +88,6 @@ def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def customer_status(row: dict[str, Any]) -> str:
-    """processing | in_transit | delivered | lost, from one shipment row."""
-    if row["delivered_at"] is not None:
-        return "delivered"
-    if row["is_lost"]:
-        return "lost"
-    if row["shipped_at"] is not None:
-        return "in_transit"
-    return "processing"
 
 
 def exceptions_of(
@@ -155,7 +147,7 @@ def desired_records(conn: psycopg.Connection, mapping: CrmMapping, now: datetime
     out: list[Desired] = []
     for row in rows:
         order = row["order_number"]
-        status = customer_status(row)
+        status = row["customer_visible_status"]
         out.append(
             Desired(
                 mapping.status_object,
