@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 CONNECTION_ID = "crm_api"
 MAX_BATCH = 200
+# Batches start PACE × the limit apart: the CRM refills its bucket between arrivals even when one
+# request travels a little faster than the one before it (a 429 costs a whole Retry-After).
+PACE = 0.98
 
 
 class CrmError(RuntimeError):
@@ -77,11 +80,10 @@ class CrmClient:
         """Bulk-upsert ``records`` (each with ``external_id``) in one call; return the CRM's
         per-record results (``success``, ``status_code``, ``version``, ``errors``), in order.
 
-        Waits for one rate-limit slot per record before sending. Raises :class:`CrmError` when
-        the call is refused as a whole, ``SourceUnavailable`` after retries.
+        Waits for the batch's rate-limit slot before sending (batches of at most ``batch_size``
+        records, at most the CRM's limit). Raises :class:`CrmError` when the call is refused as a
+        whole, ``SourceUnavailable`` after retries.
         """
-        for _ in range(len(records) - 1):
-            self.limiter.wait()
         self.limiter.wait()
         response = self.http.request(
             "POST", f"/composite/sobjects/{obj}", json={"records": records, "allOrNone": False}

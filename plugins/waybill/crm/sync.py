@@ -81,6 +81,30 @@ def changes_to_send(
     return out
 
 
+STATE_UPSERT = """
+insert into ops.crm_sync_state (
+    object, external_id, order_number, exception, payload, payload_hash,
+    outcome, crm_version, crm_message, is_open, run_id
+) values (%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s)
+on conflict (object, external_id) do update set
+    payload = excluded.payload, payload_hash = excluded.payload_hash,
+    outcome = excluded.outcome,
+    crm_version = coalesce(excluded.crm_version, ops.crm_sync_state.crm_version),
+    crm_message = excluded.crm_message, is_open = excluded.is_open,
+    acknowledged_at = now(), run_id = excluded.run_id
+"""
+# Keyed like the loader's dead letters: the same refusal of the same content counts once.
+DEAD_LETTER_INSERT = """
+insert into ops.dead_letters (
+    dead_letter_key, batch_id, source, entity, record_location, field, reason, raw_record
+) values (
+    md5(concat_ws('|', 'crm_sync', %s::text, %s::text, %s::text, %s::text, %s::text)),
+    %s, 'crm_sync', %s, %s, %s, %s, %s
+)
+on conflict (dead_letter_key) do nothing
+"""
+
+
 def record_batch(
     conn: psycopg.Connection,
     run_id: str,
@@ -89,74 +113,39 @@ def record_batch(
 ) -> tuple[int, int]:
     """Write one batch's outcome (sync state, dead letters) in one transaction; return
     (acknowledged, rejected)."""
-    acknowledged = rejected = 0
     batch_id = uuid.uuid4()
-    with conn.transaction(), conn.cursor() as cur:
-        for item, result in zip(batch, results, strict=True):
-            ok = bool(result.get("success"))
-            errors = result.get("errors") or []
-            message = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors) or None
-            cur.execute(
-                """
-                insert into ops.crm_sync_state (
-                    object, external_id, order_number, exception, payload, payload_hash,
-                    outcome, crm_version, crm_message, is_open, run_id
-                ) values (%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s)
-                on conflict (object, external_id) do update set
-                    payload = excluded.payload, payload_hash = excluded.payload_hash,
-                    outcome = excluded.outcome,
-                    crm_version = coalesce(excluded.crm_version, ops.crm_sync_state.crm_version),
-                    crm_message = excluded.crm_message, is_open = excluded.is_open,
-                    acknowledged_at = now(), run_id = excluded.run_id
-                """,
-                (
-                    item.object,
-                    item.external_id,
-                    item.order_number,
-                    item.exception,
-                    json.dumps(item.payload, sort_keys=True, default=str),
-                    payload_hash(item.payload),
-                    "acknowledged" if ok else "rejected",
-                    result.get("version"),
-                    message,
-                    item.is_open,
-                    run_id,
-                ),
+    states, letters = [], []
+    for item, result in zip(batch, results, strict=True):
+        ok = bool(result.get("success"))
+        errors = result.get("errors") or []
+        message = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors) or None
+        raw = json.dumps(item.payload, sort_keys=True, default=str)
+        states.append(
+            (
+                item.object,
+                item.external_id,
+                item.order_number,
+                item.exception,
+                raw,
+                payload_hash(item.payload),
+                "acknowledged" if ok else "rejected",
+                result.get("version"),
+                message,
+                item.is_open,
+                run_id,
             )
-            if ok:
-                acknowledged += 1
-                continue
-            rejected += 1
+        )
+        if not ok:
             field = errors[0].get("field") if errors else None
             reason = f"CRM {result.get('status_code')}: {message or 'rejected'}"
-            raw = json.dumps(item.payload, sort_keys=True, default=str)
-            cur.execute(
-                """
-                insert into ops.dead_letters (
-                    dead_letter_key, batch_id, source, entity, record_location, field, reason,
-                    raw_record
-                ) values (
-                    md5(concat_ws('|', 'crm_sync', %s::text, %s::text, %s::text, %s::text,
-                        %s::text)),
-                    %s, 'crm_sync',
-                    %s, %s, %s, %s, %s)
-                on conflict (dead_letter_key) do nothing
-                """,
-                (
-                    item.object,
-                    item.external_id,
-                    field,
-                    reason,
-                    raw,
-                    batch_id,
-                    item.object,
-                    item.external_id,
-                    field,
-                    reason,
-                    raw,
-                ),
-            )
-    return acknowledged, rejected
+            key = (item.object, item.external_id, field, reason, raw)
+            letters.append((*key, batch_id, *key))
+    with conn.transaction(), conn.cursor() as cur:
+        # executemany pipelines the statements: one round trip per batch, not per record.
+        cur.executemany(STATE_UPSERT, states)
+        if letters:
+            cur.executemany(DEAD_LETTER_INSERT, letters)
+    return len(states) - len(letters), len(letters)
 
 
 def run_sync(
