@@ -8,19 +8,20 @@ the client secret, ``extra`` = ``{"client_id": "...", "rate_limit_per_s": 50, "b
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from waybill.connectors.http import HttpClient, RateLimiter
+from waybill.connectors.http import HttpClient
 
 if TYPE_CHECKING:
     from waybill.connections import Endpoint
 
 CONNECTION_ID = "crm_api"
 MAX_BATCH = 200
-# Batches start PACE × the limit apart: the CRM refills its bucket between arrivals even when one
-# request travels a little faster than the one before it (a 429 costs a whole Retry-After).
+# Records go at PACE × the limit: the CRM has refilled its bucket when a batch arrives even if it
+# travelled a little faster than the one before it (a 429 costs a whole Retry-After).
 PACE = 0.98
 
 
@@ -35,18 +36,19 @@ class CrmClient:
     endpoint: Endpoint
     timeout_s: float = 30.0
     http: HttpClient = field(init=False)
-    limiter: RateLimiter = field(init=False)
+    rate: float = field(init=False)
+    _next_at: float = field(init=False, default=0.0)
     batch_size: int = field(init=False)
     clock: datetime | None = None
 
     def __post_init__(self) -> None:
         extra = self.endpoint.extra
         rate = float(extra.get("rate_limit_per_s") or 0)
-        self.limiter = RateLimiter(rate)
         size = int(
             extra.get("batch_size") or (min(MAX_BATCH, int(rate)) if rate >= 1 else MAX_BATCH)
         )
         self.batch_size = max(1, min(MAX_BATCH, size))
+        self.rate = rate * PACE
         self.http = HttpClient(
             source="crm", base_url=self.endpoint.base_url, timeout_s=self.timeout_s
         )
@@ -76,15 +78,29 @@ class CrmClient:
         )
         return self.clock
 
+    def _pace(self, records: int) -> None:
+        """Wait until a batch of ``records`` may start: each start is scheduled ``records /
+        rate`` after the previous start (not after it finished), so the time a batch spends in
+        flight and being recorded counts towards the wait. ``RateLimiter`` spaces calls evenly
+        and restarts its schedule when a caller is late, which loses that time for batches."""
+        if self.rate <= 0:
+            return
+        now = time.monotonic()
+        start = max(now, self._next_at)
+        self._next_at = start + records / self.rate
+        if start > now:
+            time.sleep(start - now)
+
     def upsert(self, obj: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Bulk-upsert ``records`` (each with ``external_id``) in one call; return the CRM's
         per-record results (``success``, ``status_code``, ``version``, ``errors``), in order.
 
-        Waits for the batch's rate-limit slot before sending (batches of at most ``batch_size``
-        records, at most the CRM's limit). Raises :class:`CrmError` when the call is refused as a
+        Paces batches to the CRM's limit (``rate_limit_per_s`` × ``PACE`` records per second;
+        batches of at most ``batch_size`` records, at most one second of the limit); a 429 is
+        retried after its ``Retry-After`` by :class:`HttpClient`. Raises :class:`CrmError` when the call is refused as a
         whole, ``SourceUnavailable`` after retries.
         """
-        self.limiter.wait()
+        self._pace(len(records))
         response = self.http.request(
             "POST", f"/composite/sobjects/{obj}", json={"records": records, "allOrNone": False}
         )
