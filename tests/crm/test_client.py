@@ -3,13 +3,11 @@ CRM's rate limit so that it never answers 429."""
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
 from waybill.connections import _from_environment
-from waybill.crm.client import PACE, CrmClient, CrmError, sandbox_crm_connection
+from waybill.crm.client import CrmClient, CrmError, sandbox_crm_connection
 from waybill_sandbox.server import running_sandbox
 
 LIMIT = 50
@@ -38,16 +36,14 @@ def test_batches_are_paced_to_the_limit_and_never_throttled(monkeypatch):
         client = _client(base, monkeypatch, rate_limit_per_s=LIMIT)
         client.authenticate()
         assert client.batch_size == LIMIT
-        started = time.monotonic()
         for batch in range(4):
             results = client.upsert("ShipmentStatus", _statuses(f"SO-{batch}", LIMIT))
             assert all(r["success"] for r in results)
-        elapsed = time.monotonic() - started
         token = client.http.session.headers["Authorization"]
         counters = httpx.get(f"{base}/crm/limits", headers={"Authorization": token}).json()
+    # Unpaced, the second batch would find the bucket empty: a 429, counted as throttled.
     assert counters["counters"].get("throttled", 0) == 0
     assert counters["counters"]["writes_accepted"] == 4 * LIMIT
-    assert elapsed >= 3 / PACE - 0.05  # three full seconds of the limit after the first batch
 
 
 def test_wrong_client_secret_is_refused_naming_the_token_endpoint(monkeypatch):
