@@ -1,7 +1,9 @@
 """Checkpoints: which suite runs on which warehouse table, and what happens with the results.
 
 The warehouse is registered with ``add_or_update_sql`` (``add_postgres`` rejects the embedded
-server's socket URL) from :func:`waybill.warehouse.sqlalchemy_url`. Every checkpoint updates the
+server's socket URL) as the quality role, through an environment reference
+(:func:`waybill.quality.context.warehouse_url_reference`) so the URL's password stays out of
+GX's files. Every checkpoint updates the
 context's Data Docs and writes the gate summary (:class:`GateSummaryAction`) next to them.
 """
 
@@ -14,8 +16,8 @@ import great_expectations as gx
 from great_expectations.datasource.fluent import SQLDatasource
 
 from expectations.suites import billing_documents, billing_ready, warehouse_health
-from waybill import warehouse
 from waybill.quality.actions import GateSummaryAction
+from waybill.quality.context import warehouse_url_reference
 
 if TYPE_CHECKING:
     from great_expectations.data_context import AbstractDataContext
@@ -30,12 +32,11 @@ def table_batch(context: AbstractDataContext, schema: str, table: str):
         source = context.data_sources.get(DATASOURCE)
     except KeyError:
         source = None
-    if not isinstance(source, SQLDatasource) or (
-        str(source.connection_string) != warehouse.sqlalchemy_url()
-    ):
+    reference = warehouse_url_reference()
+    if not isinstance(source, SQLDatasource) or str(source.connection_string) != reference:
         # add_or_update replaces the datasource with its assets: only when it is new or moved.
         source = context.data_sources.add_or_update_sql(
-            name=DATASOURCE, connection_string=warehouse.sqlalchemy_url()
+            name=DATASOURCE, connection_string=reference
         )
     asset_name = f"{schema}.{table}"
     try:

@@ -18,6 +18,7 @@ BUILTIN_COMMANDS = (
     "waybill.commands.edi",
     "waybill.commands.carriers",
     "waybill.commands.webhooks",
+    "waybill.commands.compose",
 )
 
 
@@ -45,9 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
     url = wh_sub.add_parser(
         "url", help="print the warehouse's SQLAlchemy URL (starts the embedded one)"
     )
+    url.add_argument(
+        "--role", help="the URL a component's role connects with (its password included)"
+    )
     url.set_defaults(func=_warehouse_url)
     env = wh_sub.add_parser("env", help="print the environment Waybill exports, as shell lines")
+    env.add_argument("--show-secrets", action="store_true", help="print passwords instead of ***")
     env.set_defaults(func=_warehouse_env)
+    migrate = wh_sub.add_parser(
+        "migrate",
+        help="create or update the roles, schemas, ops tables and grants (as WAREHOUSE_URL's login)",
+    )
+    migrate.set_defaults(func=_warehouse_migrate)
 
     for name, help_text in (
         ("airflow", "run the airflow CLI with the project's settings"),
@@ -91,7 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _warehouse_url(args: argparse.Namespace) -> int:
     from waybill import warehouse
 
-    print(warehouse.sqlalchemy_url())
+    if args.role:
+        from waybill import roles
+
+        roles.ensure_migrated(role=args.role)
+    print(warehouse.sqlalchemy_url(role=args.role))
     return 0
 
 
@@ -100,8 +114,21 @@ def _warehouse_env(args: argparse.Namespace) -> int:
 
     from waybill import runtime
 
-    for key, value in sorted(runtime.environment({}).items()):
+    environment = runtime.environment({})
+    if not args.show_secrets:
+        environment = runtime.masked(environment)
+    for key, value in sorted(environment.items()):
         print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+def _warehouse_migrate(args: argparse.Namespace) -> int:
+    from waybill import roles, warehouse
+
+    names = roles.migrate()
+    print(f"migrated {warehouse.location().masked().url('postgresql')}")
+    for component, name in names.items():
+        print(f"  {component:<12} {name}")
     return 0
 
 
@@ -109,6 +136,10 @@ def _passthrough(args: argparse.Namespace) -> int:
     from waybill import runtime
 
     runtime.apply()
+    if args.tool == "dbt":
+        from waybill import roles
+
+        roles.ensure_migrated(role="transformer")  # dbt logs in as the transformer role
     # Tools spawn their own helpers by name (airflow standalone runs `airflow scheduler` …).
     venv_bin = os.path.dirname(sys.executable)
     os.environ["PATH"] = os.pathsep.join([venv_bin, os.environ.get("PATH", "")])

@@ -373,7 +373,7 @@ def collect_summary(
     runs: list[dict[str, Any]], erp_invoices: list[dict[str, Any]], *, seed: int, shipments: int
 ) -> dict[str, Any]:
     """Read what the pipeline produced from the warehouse and the ERP into one JSON-able dict."""
-    with warehouse.connect() as conn:
+    with warehouse.connect(role="transformer") as conn:
         raw_tables = conn.execute(
             "select table_name from information_schema.tables where table_schema = 'raw'"
             " order by table_name"

@@ -21,7 +21,7 @@ from waybill.connections import get_endpoint
 from waybill.connectors.http import HttpClient, RateLimiter
 from waybill.connectors.rest import Page, iter_pages, since_param
 from waybill.load.copy import chunked, current_watermark, load_batch
-from waybill.load.schema import ensure_ops_schema, ensure_raw_table
+from waybill.load.schema import ensure_raw_table
 from waybill.sources import get_source
 
 if TYPE_CHECKING:
@@ -75,8 +75,7 @@ def _ingest_rest(source: SourceConfig, entity: EntityConfig, run_id: str | None)
     client = client_for(source)
     totals = _zero()
     incremental = entity.incremental
-    with warehouse.connect() as conn:
-        ensure_ops_schema(conn)
+    with warehouse.connect(role="loader") as conn:
         watermark = current_watermark(conn, source.name, entity.name)
         conn.commit()  # each batch below is its own transaction
         since = resume_at = None
@@ -119,8 +118,7 @@ def _ingest_lookup(source: SourceConfig, entity: EntityConfig, run_id: str | Non
 
     client = client_for(source)
     totals = _zero()
-    with warehouse.connect() as conn:
-        ensure_ops_schema(conn)
+    with warehouse.connect(role="loader") as conn:
         numbers = pending_numbers(conn, source.name, entity)
         conn.commit()
         log.info("%s/%s: %d tracking numbers to look up", source.name, entity.name, len(numbers))
@@ -140,7 +138,12 @@ def _ingest_lookup(source: SourceConfig, entity: EntityConfig, run_id: str | Non
 
 
 def _ingest_files(source: SourceConfig, entity: EntityConfig, run_id: str | None) -> dict:
-    from waybill.connectors.inbound import entity_folder, pending_files
+    from waybill.connectors.inbound import (
+        entity_folder,
+        is_file_failure,
+        pending_files,
+        reject_failed_file,
+    )
 
     folder = entity_folder(source, entity)
     fetch_error: Exception | None = None
@@ -155,12 +158,23 @@ def _ingest_files(source: SourceConfig, entity: EntityConfig, run_id: str | None
             log.error("%s/%s: fetching files failed: %s", source.name, entity.name, exc)
     totals = _zero()
     files: dict[str, str] = {}
-    with warehouse.connect() as conn:
-        ensure_ops_schema(conn)
+    with warehouse.connect(role="loader") as conn:
         # The raw table exists from the first run, files or not: staging reads it either way.
         ensure_raw_table(conn, source.name, entity.name)
         for path in pending_files(folder, entity.pattern):
-            status, result = _ingest_file(conn, source, entity, path, run_id)
+            try:
+                status, result = _ingest_file(conn, source, entity, path, run_id)
+            except Exception as exc:
+                # One bad file must not block the files after it (nor itself, forever).
+                if not is_file_failure(conn, exc):
+                    raise
+                moved, result = reject_failed_file(
+                    conn, source.name, entity.name, path, exc, run_id
+                )
+                log.error(
+                    "%s/%s: %s rejected to %s: %s", source.name, entity.name, path, moved, exc
+                )
+                status = "rejected"
             files[path.name] = status
             if result is not None:
                 _add(totals, result)

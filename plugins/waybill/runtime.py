@@ -8,6 +8,7 @@ Airflow is imported. Values already set in the environment win, so a team's depl
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,12 +23,16 @@ DBT_PROJECT_DIR = warehouse.PROJECT_ROOT / "dbt_project"
 BUILD_DIR = warehouse.PROJECT_ROOT / "build"
 # The dbt of the interpreter running Waybill (its venv), whatever PATH says.
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
+# scheme://user:password@ -> keeps scheme://user: and masks up to the last @ before the host.
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^\s]*@")
 
 
 def environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """Return the variables to export (only those not already set in ``base``, default ``os.environ``).
 
-    Resolving the warehouse may start the embedded Postgres; nothing else has side effects.
+    Resolving the warehouse may start the embedded Postgres and, on first use, write its role
+    passwords file (the dbt profile's ``WAREHOUSE_USER``/``WAREHOUSE_PASSWORD`` are the
+    transformer role's); nothing else has side effects.
     """
     base = os.environ if base is None else base
     wanted: dict[str, str] = {
@@ -54,6 +59,18 @@ def environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
         **warehouse.dbt_env(),
     }
     return {key: value for key, value in wanted.items() if key not in base}
+
+
+def masked(variables: Mapping[str, str]) -> dict[str, str]:
+    """``variables`` with every password shown as ``***``: ``*_PASSWORD`` values, and URL passwords."""
+    shown = {}
+    for key, value in variables.items():
+        if key.endswith("PASSWORD") and value:
+            value = "***"
+        elif "://" in value:
+            value = _URL_PASSWORD.sub(r"\1***@", value)
+        shown[key] = value
+    return shown
 
 
 def apply() -> None:

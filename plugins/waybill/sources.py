@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,34 @@ KNOWN_INCREMENTAL = frozenset({"updated_since", "page_token", "offset"})
 
 class ConfigError(ValueError):
     """``sources.yaml`` is wrong; the message names the source, entity and key."""
+
+
+# Source and entity names become raw table names, ``raw.<source>__<entity>``.
+IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
+# Postgres cuts names at 63 bytes, silently: two long names could become one table. The raw
+# table's primary-key index is ``<source>__<entity>__key_hash``, so the table name gets 63 - 10.
+MAX_RAW_TABLE_NAME = 63 - len("__key_hash")
+
+
+def raw_table_name(source: str, entity: str) -> str:
+    """Return ``<source>__<entity>`` after checking it can name a raw table exactly.
+
+    Each part must match ``[a-z][a-z0-9_]*`` in full (``re.fullmatch``: a trailing newline fails)
+    and the name, with its index suffix, must fit Postgres's 63 bytes. Raises
+    :class:`ConfigError` naming the part or the length.
+    """
+    for what, part in (("source", source), ("entity", entity)):
+        if not isinstance(part, str) or not IDENTIFIER.fullmatch(part):
+            raise ConfigError(
+                f"{what} name {part!r} must be a lowercase identifier ([a-z][a-z0-9_]*)"
+            )
+    name = f"{source}__{entity}"
+    if len(name) > MAX_RAW_TABLE_NAME:
+        raise ConfigError(
+            f"raw table name {name!r} is {len(name)} characters; source and entity together"
+            f" must fit {MAX_RAW_TABLE_NAME} (Postgres cuts names at 63, with the index suffix)"
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -152,6 +181,8 @@ def system_sources(system: str) -> list[SourceConfig]:
 
 
 def _source(name: str, spec: dict[str, Any]) -> SourceConfig:
+    if not isinstance(name, str) or not IDENTIFIER.fullmatch(name):
+        raise ConfigError(f"source name {name!r} must be a lowercase identifier ([a-z][a-z0-9_]*)")
     kind = spec.get("kind")
     if kind not in KNOWN_KINDS:
         raise ConfigError(f"source {name!r}: kind {kind!r} is not one of {sorted(KNOWN_KINDS)}")
@@ -172,6 +203,7 @@ def _source(name: str, spec: dict[str, Any]) -> SourceConfig:
         if "natural_key" in webhook:
             webhook["natural_key"] = _key_paths(name, "webhook", webhook["natural_key"])
         webhook = WebhookConfig(**webhook)
+        _check_table(name, webhook.entity)
     return SourceConfig(
         name=name,
         kind=kind,
@@ -211,8 +243,16 @@ _ENTITY_KEYS = {
 }
 
 
+def _check_table(source: str, entity: str) -> None:
+    try:
+        raw_table_name(source, entity)
+    except ConfigError as exc:
+        raise ConfigError(f"source {source!r}, entity {entity!r}: {exc}") from None
+
+
 def _entity(source: str, name: str, spec: dict[str, Any], source_kind: str) -> EntityConfig:
     where = f"source {source!r}, entity {name!r}"
+    _check_table(source, name)
     kind = spec.get("kind", source_kind)
     if kind not in KNOWN_KINDS:
         raise ConfigError(f"{where}: kind {kind!r} is not one of {sorted(KNOWN_KINDS)}")

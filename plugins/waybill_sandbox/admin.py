@@ -12,6 +12,10 @@ from waybill_sandbox.timefmt import parse_iso
 
 
 def _denied(state: SandboxState, request: Request) -> JSONResponse | None:
+    """None when the request carries the admin credential (the ERP's full-scope token); else 401.
+
+    Also guards the carriers' webhook-delivery endpoint (``carriers.py``, as ``denied``).
+    """
     authorization = request.headers.get("authorization") or ""
     token = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
     if token != state.erp_token:
@@ -68,3 +72,6 @@ def build_router(state: SandboxState) -> APIRouter:
         return state.clock_body()
 
     return router
+
+
+denied = _denied

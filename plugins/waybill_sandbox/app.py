@@ -15,13 +15,14 @@ from waybill_sandbox.state import SandboxState
 from waybill_sandbox.timefmt import iso_utc
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from waybill_sandbox.world import World
 
 DEFAULT_ERP_TOKEN = "sandbox-erp-token"
 READONLY_ERP_TOKEN = "sandbox-readonly-token"
-DEFAULT_WEBHOOK_SECRET = "sandbox-webhook-secret"
+WEBHOOK_CARRIERS = ("parcelco", "swiftex")
 SYSTEM_PREFIXES = ("erp", "wms", "tms", "carriers")
 
 
@@ -31,7 +32,7 @@ def create_app(
     erp_token: str | None = None,
     *,
     erp_rate_limit: float = 0.0,
-    webhook_secret: str | None = None,
+    webhook_secrets: Mapping[str, str] | None = None,
     inbound: Path | None = None,
     clock: int | None = None,
     ledger: Path | None = None,
@@ -48,7 +49,11 @@ def create_app(
     ``erp_token`` (else env ``WAYBILL_SANDBOX_ERP_TOKEN``, else ``sandbox-erp-token``) has
     full scope; ``sandbox-readonly-token`` may only read. ``erp_rate_limit`` caps invoice
     posts per second (0 = off).
-    ``webhook_secret`` (else env ``WAYBILL_SANDBOX_WEBHOOK_SECRET``) signs carrier webhooks.
+    Each carrier signs its webhooks with its own secret: ``webhook_secrets[carrier]``, else env
+    ``WAYBILL_SANDBOX_WEBHOOK_SECRET_<CARRIER>``, else ``sandbox-webhook-secret-<carrier>`` (a
+    local-development default; docker-compose always sets them). Triggering deliveries is an
+    admin call (the ERP's full-scope token, as ``/admin``); they go to loopback only, or to
+    the host names in env ``WAYBILL_SANDBOX_WEBHOOK_HOSTS`` (comma-separated).
     Raises ``ValueError`` for a bad ``faults`` spec.
     """
     config = FaultConfig.parse(faults)
@@ -57,11 +62,19 @@ def create_app(
         faults=config,
         erp_token=erp_token or os.environ.get("WAYBILL_SANDBOX_ERP_TOKEN") or DEFAULT_ERP_TOKEN,
         readonly_token=READONLY_ERP_TOKEN,
-        webhook_secret=webhook_secret
-        or os.environ.get("WAYBILL_SANDBOX_WEBHOOK_SECRET")
-        or DEFAULT_WEBHOOK_SECRET,
+        webhook_secrets={
+            carrier: (webhook_secrets or {}).get(carrier)
+            or os.environ.get(f"WAYBILL_SANDBOX_WEBHOOK_SECRET_{carrier.upper()}")
+            or f"sandbox-webhook-secret-{carrier}"
+            for carrier in WEBHOOK_CARRIERS
+        },
         erp_rate_limit=erp_rate_limit,
         inbound=inbound,
+        webhook_hosts=frozenset(
+            host.strip()
+            for host in os.environ.get("WAYBILL_SANDBOX_WEBHOOK_HOSTS", "").split(",")
+            if host.strip()
+        ),
         clock=clock,
         ledger=ledger,
     )

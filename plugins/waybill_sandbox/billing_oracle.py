@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 from waybill_sandbox.world import customer_on_hold, money
 
 if TYPE_CHECKING:
+    from waybill_sandbox.faults import FaultConfig
     from waybill_sandbox.world import Shipment, World
 
 CHARGE_CHANGES = ("late_accessorial", "reweigh", "rate_correction")
@@ -72,7 +73,9 @@ class OracleResult:
     disputes: list[dict]
 
 
-def _view(s: Shipment, t: int) -> tuple[bool, bool, tuple[tuple[str, int], ...], bool]:
+def _view(
+    s: Shipment, t: int, damage_seen: int | None
+) -> tuple[bool, bool, tuple[tuple[str, int], ...], bool]:
     """(billable, must be credited, active content, content has a charge out of contract) at t."""
     active = [v for v in s.charge_views(t) if v.status == "ACTIVE"]
     content = tuple(sorted((v.charge.charge_code, v.amount_cents) for v in active))
@@ -88,7 +91,7 @@ def _view(s: Shipment, t: int) -> tuple[bool, bool, tuple[tuple[str, int], ...],
     delivered = s.carrier.mode == "LTL" or any(
         e.milestone == "delivered" and e.published_at <= t for e in s.events
     )
-    damaged = any(e.milestone == "damaged" and e.published_at <= t for e in s.events)
+    damaged = damage_seen is not None and damage_seen <= t
     billable = (
         delivered
         and s.pod_valid(t)
@@ -101,8 +104,27 @@ def _view(s: Shipment, t: int) -> tuple[bool, bool, tuple[tuple[str, int], ...],
     return billable, cancelled or reversed_open, content, out_of_contract
 
 
-def _event_times(s: Shipment) -> list[int]:
-    times = [e.published_at for e in s.events if e.milestone in ("delivered", "damaged")]
+def damage_seen_at(s: Shipment, ridgeline_release: dict[tuple[str, int], int | None]) -> int | None:
+    """When a pipeline can first see the shipment's damage exception: its event's publication,
+    or for Ridgeline the release of the 214 file that carries it (never, when that file was cut
+    short); None without damage."""
+    times = []
+    for e in s.events:
+        if e.milestone != "damaged":
+            continue
+        if s.carrier.carrier_code == "ridgeline":
+            released = ridgeline_release.get((s.tracking_number, e.seq))
+            if released is not None:
+                times.append(released)
+        else:
+            times.append(e.published_at)
+    return min(times) if times else None
+
+
+def _event_times(s: Shipment, damage_seen: int | None) -> list[int]:
+    times = [e.published_at for e in s.events if e.milestone == "delivered"]
+    if damage_seen is not None:
+        times.append(damage_seen)
     times += [c.created_at for c in s.charges] + [r.at for r in s.charge_revisions]
     times += [
         t
@@ -120,10 +142,17 @@ def _event_times(s: Shipment) -> list[int]:
     return times
 
 
-def simulate(s: Shipment, ticks: list[int]) -> OracleResult:
-    """Run the policy for shipment ``s`` over ``ticks`` (sorted)."""
+def simulate(
+    s: Shipment,
+    ticks: list[int],
+    ridgeline_release: dict[tuple[str, int], int | None] | None = None,
+) -> OracleResult:
+    """Run the policy for shipment ``s`` over ``ticks`` (sorted). ``ridgeline_release``: when
+    each Ridgeline status event can be read, (PRO, event seq) → its 214 file's release (None:
+    never, the file was cut short); see :func:`ridgeline_event_release`."""
+    damage_seen = damage_seen_at(s, ridgeline_release or {})
     relevant = {ticks[0]}
-    for t in _event_times(s) if len(ticks) > 1 else ():
+    for t in _event_times(s, damage_seen) if len(ticks) > 1 else ():
         k = bisect.bisect_left(ticks, t)
         if k < len(ticks):
             relevant.add(ticks[k])
@@ -172,7 +201,7 @@ def simulate(s: Shipment, ticks: list[int]) -> OracleResult:
                 if amount > 0:
                     post("credit_note", amount, f"dispute_{plan.reason}", t)
                     dispute_credits += amount
-        billable, must_credit, content, out_of_contract = _view(s, t)
+        billable, must_credit, content, out_of_contract = _view(s, t, damage_seen)
         if not live:
             if billable:
                 post("invoice", sum(c for _, c in content), "rebill" if ever else "first", t)
@@ -217,3 +246,23 @@ def _raise(plan, docs: list[_Doc]) -> dict | None:
         return None
     amount = min((live.cents * plan.pct + 50) // 100, live.open_cents(plan.raise_at))
     return {"disputed_cents": amount} if amount > 0 else None
+
+
+def ridgeline_event_release(
+    world: World, faults: FaultConfig | None = None
+) -> dict[tuple[str, int], int | None]:
+    """(PRO, event seq) → when its 214 file is released (the latest publication it carries), or
+    None when the file is cut short (truncation faults): a pipeline never reads those events.
+    One streamed pass over the world's files."""
+    from waybill_sandbox.x12 import iter_x12_files
+
+    release: dict[tuple[str, int], int | None] = {}
+    for f in iter_x12_files(world, faults):
+        if f.kind != "214":
+            continue
+        for key in f.events:
+            if f.truncated:
+                release.setdefault(key, None)
+            elif release.get(key) is None or f.created_at < release[key]:  # type: ignore[operator]
+                release[key] = f.created_at
+    return release

@@ -110,6 +110,11 @@ def _pod_shown(s: Shipment, clock: int | None) -> bool:
     return s.pod_at is not None and (clock is None or s.pod_valid(clock))
 
 
+def _pod_corrected(s: Shipment, clock: int | None) -> bool:
+    """The POD shown is the corrected one, a new document (a reversed POD was re-issued)."""
+    return s.pod_corrected_at is not None and (clock is None or s.pod_corrected_at <= clock)
+
+
 def ups_track_response(s: Shipment, world: World, clock: int | None = None) -> dict:
     """``GET /track/v1/details/{inquiryNumber}`` body for a ParcelCo shipment, as of ``clock``
     (default the world's end): only activity published by then.
@@ -167,6 +172,8 @@ def ups_track_response(s: Shipment, world: World, clock: int | None = None) -> d
                 "receivedBy": s.pod_signed_by,
                 "signature": {"image": "c2lnbmF0dXJl"},
             }
+            if _pod_corrected(s, clock):  # the re-issued POD letter
+                package["deliveryInformation"]["pod"] = {"content": "Y29ycmVjdGVkIFBPRA=="}
     else:
         package["deliveryDate"] = [
             {"type": "SDD", "date": s.requested_delivery_date.strftime("%Y%m%d")}
@@ -312,7 +319,8 @@ def fedex_track_result(s: Shipment, clock: int | None = None) -> dict:
             result["deliveryDetails"] = {
                 "receivedByName": s.pod_signed_by,
                 "signedByName": s.pod_signed_by,
-                "deliveryAttempts": "1",
+                # A corrected POD comes from a second proof of delivery.
+                "deliveryAttempts": "2" if _pod_corrected(s, clock) else "1",
                 "locationDescription": "Front Door" if s.residential else "Shipping/Receiving",
             }
             result["availableImages"].append(

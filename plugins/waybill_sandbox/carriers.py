@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from waybill_sandbox import webhooks
+from waybill_sandbox.admin import denied as admin_denied
 from waybill_sandbox.carrier_json import (
     fedex_feed_event,
     fedex_not_found,
@@ -206,10 +207,13 @@ def build_router(state: SandboxState) -> APIRouter:
         "/{carrier}/webhooks/deliveries", summary="Push the carrier's events to a URL, HMAC-signed"
     )
     async def push_webhooks(carrier: str, request: Request):
-        if carrier not in ("parcelco", "swiftex"):
+        if carrier not in state.webhook_secrets:
             return JSONResponse(
                 {"detail": f"carrier {carrier!r} does not send webhooks"}, status_code=404
             )
+        refused = admin_denied(state, request)  # the sandbox's admin call: no open relay
+        if refused is not None:
+            return refused
         try:
             body = await request.json()
             url = str(body["url"])
@@ -220,6 +224,9 @@ def build_router(state: SandboxState) -> APIRouter:
                 {"detail": [{"loc": ["body", "url"], "msg": "field required", "type": "missing"}]},
                 status_code=422,
             )
+        bad_target = webhooks.target_error(url, state.webhook_hosts)
+        if bad_target is not None:
+            return JSONResponse({"detail": f"will not deliver to {url!r}: {bad_target}"}, 400)
         try:
             keys, nxt = keyset_page(
                 state.indexes.get(f"carriers.{carrier}.events"),
@@ -241,7 +248,7 @@ def build_router(state: SandboxState) -> APIRouter:
         import anyio.to_thread
 
         result = await anyio.to_thread.run_sync(
-            webhooks.deliver, url, events, state.webhook_secret, carrier
+            webhooks.deliver, url, events, state.webhook_secrets[carrier], carrier
         )
         return {**result, "next_page_token": nxt, "sent_at": iso_utc(state.clock)}
 

@@ -76,22 +76,20 @@ def apply_lifecycle(s: Shipment, world: World) -> None:
         return
     kind = CHANGE_KINDS[kind_ix]
     s.change_kind, s.change_at = kind, at
-    card = s.rate_card
     if kind == "late_accessorial":
         _late_accessorial(s, at, hours)
     elif kind == "reweigh":
-        from waybill_sandbox.world import money, self_kg
-
-        weight = max(1, _round_div(s.weight_dg * (100 + sign * pct), 100))
-        base, per_kg = _linehaul_rates(s)
-        linehaul = base + _round_div(per_kg * weight, 10)
-        fuel = _round_div(linehaul * card.fuel_bp, 10000)
-        s.charge_revisions.append(ChargeRevision(0, 2, at, self_kg(weight), linehaul, "ACTIVE"))
-        s.charge_revisions.append(ChargeRevision(1, 2, at, money(linehaul), fuel, "ACTIVE"))
+        _rerate_linehaul(s, at, 100 + sign * pct)
     elif kind == "rate_correction":
-        lh = s.charges[0]
-        amount = lh.amount_cents - _round_div(lh.amount_cents * correction_pct, 100)
-        s.charge_revisions.append(ChargeRevision(0, 2, at, lh.quantity, amount, "ACTIVE"))
+        # Billing corrects what was rated wrong, always back to the contract: an accessorial
+        # charged in error is voided; with none, the linehaul is re-rated on the corrected
+        # (lower) billable weight, fuel with it.
+        wrong = [k for k, c in enumerate(s.charges) if c.charge_code in ("RESIDENTIAL", "LIFTGATE")]
+        if wrong:
+            c = s.charges[wrong[0]]
+            s.charge_revisions.append(ChargeRevision(wrong[0], 2, at, c.quantity, 0, "VOIDED"))
+        else:
+            _rerate_linehaul(s, at, 100 - correction_pct)
     elif kind == "pod_reversal":
         s.pod_reversed_at = at
         if corrected and at + correct_h * HOUR <= as_of:
@@ -100,6 +98,18 @@ def apply_lifecycle(s: Shipment, world: World) -> None:
         s.cancelled_at = at
         for k, c in enumerate(s.charges):
             s.charge_revisions.append(ChargeRevision(k, 2, at, c.quantity, 0, "VOIDED"))
+
+
+def _rerate_linehaul(s: Shipment, at: int, weight_pct: int) -> None:
+    """Revision 2 of LINEHAUL and FUEL at the contract rates for ``weight_pct`` % of the weight."""
+    from waybill_sandbox.world import ChargeRevision, money, self_kg
+
+    weight = max(1, _round_div(s.weight_dg * weight_pct, 100))
+    base, per_kg = _linehaul_rates(s)
+    linehaul = base + _round_div(per_kg * weight, 10)
+    fuel = _round_div(linehaul * s.rate_card.fuel_bp, 10000)
+    s.charge_revisions.append(ChargeRevision(0, 2, at, self_kg(weight), linehaul, "ACTIVE"))
+    s.charge_revisions.append(ChargeRevision(1, 2, at, money(linehaul), fuel, "ACTIVE"))
 
 
 def _round_div(numerator: int, denominator: int) -> int:

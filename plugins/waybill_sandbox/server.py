@@ -61,6 +61,7 @@ def running_sandbox(
     erp_token: str | None = None,
     erp_rate_limit: float = 0.0,
     inbound: Path | None = None,
+    webhook_secrets: dict[str, str] | None = None,
     startup_timeout: float = 20.0,
     start: date | None = None,
     days: int | None = None,
@@ -72,6 +73,7 @@ def running_sandbox(
 ) -> Iterator[str]:
     """Serve a fresh sandbox on 127.0.0.1 (a free port when ``port`` is 0) and yield its base URL.
 
+    ``webhook_secrets``: :func:`create_app`'s.
     ``clock``: epoch seconds or ``"START"``/``"END"``/an ISO-8601 instant (default END, the
     horizon); ``changes``: the post-delivery change rate; ``ledger``: the ERP's ledger file;
     ``crm_ledger``/``crm_rate_limit``: the CRM's ledger file and records-per-second limit.
@@ -90,6 +92,7 @@ def running_sandbox(
         erp_token,
         erp_rate_limit=erp_rate_limit,
         inbound=inbound,
+        webhook_secrets=webhook_secrets,
         clock=resolve_clock(world, clock),
         ledger=ledger,
         crm_ledger=crm_ledger,

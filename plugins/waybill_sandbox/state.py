@@ -66,17 +66,19 @@ class SandboxState:
         faults: FaultConfig,
         erp_token: str,
         readonly_token: str,
-        webhook_secret: str,
+        webhook_secrets: dict[str, str],
         erp_rate_limit: float,
         inbound: Path | None,
         clock: int | None = None,
         ledger: Path | None = None,
+        webhook_hosts: frozenset[str] = frozenset(),
     ):
         self.world = world
         self.faults = faults
         self.erp_token = erp_token
         self.readonly_token = readonly_token
-        self.webhook_secret = webhook_secret
+        self.webhook_secrets = webhook_secrets
+        self.webhook_hosts = webhook_hosts
         self.erp_rate_limit = erp_rate_limit
         self.inbound = inbound
         self.indexes = FeedIndexes(world)

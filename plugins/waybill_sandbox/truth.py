@@ -11,7 +11,7 @@ import json
 from collections import defaultdict
 from typing import TextIO
 
-from waybill_sandbox.billing_oracle import oracle_ticks, simulate
+from waybill_sandbox.billing_oracle import oracle_ticks, ridgeline_event_release, simulate
 from waybill_sandbox.carrier_json import pod_record_key
 from waybill_sandbox.crm_world import DEFAULT_MISSING_POD_HOURS, case_exceptions, customer_status
 from waybill_sandbox.faults import FaultConfig
@@ -34,6 +34,7 @@ def shipment_truth(
     s: Shipment,
     world: World,
     ticks: list[int] | None = None,
+    ridgeline_release: dict[tuple[str, int], int | None] | None = None,
     missing_pod_hours: float = DEFAULT_MISSING_POD_HOURS,
 ) -> dict:
     """The truth record of one shipment (``ticks``: the billing oracle's run times, default one
@@ -77,7 +78,7 @@ def shipment_truth(
         if invoiced is not None
         else None,
         "weight_kg": s.weight_kg,
-        **lifecycle_truth(s, ticks or [world.as_of]),
+        **lifecycle_truth(s, ticks or [world.as_of], ridgeline_release),
     }
     record.update(crm_truth(s, record, ticks or [world.as_of], missing_pod_hours))
     return record
@@ -108,7 +109,11 @@ def crm_truth(s: Shipment, record: dict, ticks: list[int], missing_pod_hours: fl
     }
 
 
-def lifecycle_truth(s: Shipment, ticks: list[int]) -> dict:
+def lifecycle_truth(
+    s: Shipment,
+    ticks: list[int],
+    ridgeline_release: dict[tuple[str, int], int | None] | None = None,
+) -> dict:
     """The post-delivery part of a shipment's truth: its change, dispute plan, contract policy,
     and what the billing oracle expects (net amount and documents)."""
     changes = []
@@ -117,7 +122,7 @@ def lifecycle_truth(s: Shipment, ticks: list[int]) -> dict:
         if s.pod_corrected_at is not None:
             change["corrected_at"] = iso_utc(s.pod_corrected_at)
         changes.append(change)
-    result = simulate(s, ticks)
+    result = simulate(s, ticks, ridgeline_release)
     disputes = []
     if s.dispute is not None:
         plan = s.dispute
@@ -203,6 +208,7 @@ def write_truth(
     faults = faults or FaultConfig()
     first_tick = world.as_of if clock is None else clock
     ticks = oracle_ticks(world, first_tick, tick_hours)
+    ridgeline_release = ridgeline_event_release(world, faults)
     carriers: dict[str, dict[str, int]] = {c.carrier_code: defaultdict(int) for c in CARRIERS}
     lanes: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     holds: dict[str, int] = defaultdict(int)
@@ -259,7 +265,7 @@ def write_truth(
                     }
                 )
         add_x12(batcher.add(s))
-        rec = shipment_truth(s, world, ticks, missing_pod_hours)
+        rec = shipment_truth(s, world, ticks, ridgeline_release, missing_pod_hours)
         for case in rec["crm_cases"]:
             crm_cases[case["exception"]] += 1
         crm_statuses[rec["customer_status"]] += 1

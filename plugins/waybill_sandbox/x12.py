@@ -54,6 +54,7 @@ class X12File:
     transaction_sets: int
     truncated: bool = False
     shipments: list[str] = field(default_factory=list)  # PRO numbers referenced
+    events: list[tuple[str, int]] = field(default_factory=list)  # 214: (PRO, event seq) carried
 
 
 def _segments_to_text(segments: list[list[str]], style: int) -> str:
@@ -291,6 +292,7 @@ class X12Batcher:
             len(bodies),
             truncated,
             sorted({s.tracking_number for s, _ in items}),
+            [(s.tracking_number, ev.seq) for s, ev in items] if kind == "214" else [],
         )
 
 

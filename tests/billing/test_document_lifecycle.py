@@ -156,13 +156,20 @@ def test_accepted_dispute_credits_once_and_rejected_none(sandbox, scratch_schema
         )
         conn.execute(
             f"create table {scratch_schema}.disputes (dispute_id text, document_number text,"
-            " disputed_amount numeric, reason_code text, dispute_status text)"
+            " external_id text, disputed_amount numeric, reason_code text, dispute_status text)"
         )
         conn.execute(
             f"insert into {scratch_schema}.disputes values"
-            " (%s, %s, 20.00, 'rate_dispute', 'accepted'),"
-            " (%s, %s, 30.00, 'service_failure', 'rejected')",
-            (f"D-{prefix}1", documents[invoices[0]], f"D-{prefix}2", documents[invoices[1]]),
+            " (%s, %s, %s, 20.00, 'rate_dispute', 'accepted'),"
+            " (%s, %s, %s, 30.00, 'service_failure', 'rejected')",
+            (
+                f"D-{prefix}1",
+                documents[invoices[0]],
+                invoices[0],
+                f"D-{prefix}2",
+                documents[invoices[1]],
+                invoices[1],
+            ),
         )
     from waybill.billing import documents as planner
 
@@ -185,3 +192,33 @@ def test_accepted_dispute_credits_once_and_rejected_none(sandbox, scratch_schema
     ]
     assert len(credit_notes) == 1
     assert credit_notes[0]["original_document_id"] == documents[invoices[0]]
+
+
+def test_only_an_explicit_verdict_revokes_a_posted_invoice(sandbox, scratch_schema, prefix):
+    """Cancelled (the mart says so) → one credit note for the open balance; a thread merely
+    missing from the batch (a partial build, another scope) → nothing."""
+    customer, _currency = _customer(sandbox)
+    cancelled, missing = f"{prefix}0001", f"{prefix}0002"
+    create(
+        scratch_schema,
+        [line(i, 1, "90.00", customer_id=customer) for i in (cancelled, missing)],
+        customers=[(customer, "USD", False, None)],
+    )
+    _run(scratch_schema, f"v1-{prefix}")
+    with warehouse.connect(autocommit=True) as conn:
+        conn.execute(f"delete from {scratch_schema}.fct_invoice_lines")
+        conn.execute(
+            f"create table {scratch_schema}.fct_shipment_to_invoice (order_number text,"
+            " billing_status text, hold_reasons text[], charge_count integer)"
+        )
+        conn.execute(
+            f"insert into {scratch_schema}.fct_shipment_to_invoice values"
+            " (%s, 'held', array['cancelled', 'missing_pod'], 0)",
+            (cancelled.removeprefix("INV-"),),
+        )
+    _run(scratch_schema, f"v2-{prefix}")
+    again = _run(scratch_schema, f"v3-{prefix}")
+
+    assert _erp_net(sandbox, cancelled)[0] == Decimal("0.00")
+    assert _erp_net(sandbox, missing)[0] == Decimal("90.00")
+    assert again.get("enqueued") == 0

@@ -10,9 +10,9 @@ import pytest
 from tests.billing.outbox_rows import add_pending
 from tests.billing.report_browser import read_report, require_chromium
 from waybill import warehouse
+from waybill.billing.paths import gate_summary_path
 from waybill.billing.report import trend_svg, write_report
 from waybill.quality import outcomes
-from waybill.quality.paths import gate_summary_path
 
 
 @pytest.fixture

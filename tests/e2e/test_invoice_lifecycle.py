@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 
 TOKEN = "lifecycle-test-token"
 SEED, SHIPMENTS, CHANGES = 5, 90, 0.5
-TICK_HOURS, TICKS = 24, 4
+TICK_HOURS, TICKS = 24, 3
 PIPELINE = (
     "ingest_erp",
     "ingest_wms",

@@ -94,10 +94,22 @@ def test_changes_are_served_as_republished_records(changed):
             parse_iso(lh[1]["updated_at"] + "-04:00") // 60 == reweigh.change_at // 60
         )
 
+        # A rate correction goes back to the contract: an accessorial charged in error is
+        # voided, else the linehaul is re-rated on a billable weight 2..8 % lower.
         corrected = _first(changed, "rate_correction")
-        lh = by_id[charge_id(corrected, 1)]
-        cut = round(100 * (1 - float(lh[1]["amount"]) / float(lh[0]["amount"])))
-        assert 2 <= cut <= 8 and lh[1]["quantity"] == lh[0]["quantity"]
+        wrong = [c for c in corrected.charges if c.charge_code in ("RESIDENTIAL", "LIFTGATE")]
+        if wrong:
+            voided = by_id[charge_id(corrected, wrong[0].charge_number)]
+            assert [(c["status"], c["amount"], c["revision"]) for c in voided][-1] == (
+                "VOIDED",
+                "0.00",
+                2,
+            )
+        else:
+            lh = by_id[charge_id(corrected, 1)]
+            cut = round(100 * (1 - float(lh[1]["quantity"]) / float(lh[0]["quantity"])))
+            assert 2 <= cut <= 8 and float(lh[1]["amount"]) < float(lh[0]["amount"])
+            assert lh[1]["rate_source"] == "CONTRACT"
 
         late = _first(changed, "late_accessorial")
         added = by_id[charge_id(late, len(late.charges))]

@@ -16,8 +16,9 @@ queues the difference, under the customer's contract ``amendment_policy``:
 ``adjustment``
     one adjustment invoice for a positive difference, or one credit note for a negative one.
 
-A thread that left the batch (order cancelled, POD reversed, charges voided) gets credit notes
-for every open balance; an accepted dispute gets exactly one credit note for the disputed
+A thread the mart says must no longer be billed (order cancelled, POD reversed, charges voided:
+``fct_shipment_to_invoice``) gets credit notes for every open balance — a thread merely missing
+from the batch is left alone; an accepted dispute gets exactly one credit note for the disputed
 amount (never more than the disputed invoice's open balance); a rejected one gets none. Threads
 with an open gate hold get no new invoice (their credits still go). A queued document that is
 not at the ERP is cancelled when a newer plan replaces it; one whose outcome is unknown
@@ -346,7 +347,8 @@ def _relation_exists(conn: psycopg.Connection, name: str) -> bool:
 
 
 def load_resolved_disputes(conn: psycopg.Connection, disputes_table: str) -> list[Dispute]:
-    """Disputes the ERP resolved against documents of ours (joined by ERP document number)."""
+    """Disputes the ERP resolved against documents of ours (by external id, else by the ERP's
+    document number)."""
     if not _relation_exists(conn, disputes_table):
         return []
     schema, table = disputes_table.split(".")
@@ -356,7 +358,13 @@ def load_resolved_disputes(conn: psycopg.Connection, disputes_table: str) -> lis
                disputes.disputed_amount, disputes.reason_code, disputes.dispute_status
         from {table} as disputes
         inner join ops.billing_outbox as outbox
-            on disputes.document_number = outbox.erp_document_number
+            -- Our document id (the ERP's external_id) names the invoice for sure; the ERP's
+            -- document number only within one ERP.
+            on case
+                when disputes.external_id is not null
+                    then disputes.external_id = coalesce(outbox.document_id, outbox.invoice_id)
+                else disputes.document_number = outbox.erp_document_number
+            end
         where disputes.dispute_status in ('accepted', 'rejected') and outbox.kind = 'invoice'
         order by disputes.dispute_id
         """
@@ -384,6 +392,30 @@ def load_policies(conn: psycopg.Connection, schema: str) -> dict[str, tuple[str,
         r[0]: (r[1] if r[1] in POLICIES else DEFAULT_POLICY, r[2] if use_limits else None)
         for r in conn.execute(query)
     }
+
+
+def load_revoked(conn: psycopg.Connection, schema: str) -> set[str]:
+    """Threads the mart says must no longer be billed: the order was cancelled, the POD was
+    withdrawn, or every charge was voided (``fct_shipment_to_invoice``).
+
+    Only an explicit verdict revokes: a thread merely missing from the batch (a partial build,
+    another scope) is left as it is. A missing relation revokes nothing.
+    """
+    table = f"{schema}.fct_shipment_to_invoice"
+    if not _relation_exists(conn, table):
+        return set()
+    query = sql.SQL(
+        """
+        select 'INV-' || order_number
+        from {table}
+        where billing_status in ('held', 'not_ready')
+            and (
+                hold_reasons && array['cancelled', 'missing_pod']::text[]
+                or charge_count = 0
+            )
+        """
+    ).format(table=sql.Identifier(schema, "fct_shipment_to_invoice"))
+    return {row[0] for row in conn.execute(query)}
 
 
 def open_holds(conn: psycopg.Connection) -> set[str]:
@@ -722,6 +754,7 @@ def plan_documents(
     targets = load_targets(conn, lines_table)
     threads = load_threads(conn)
     held = open_holds(conn)
+    revoked = load_revoked(conn, schema)
     disputes: dict[str, list[Dispute]] = {}
     for dispute in load_resolved_disputes(conn, disputes_table):
         disputes.setdefault(dispute.invoice_id, []).append(dispute)
@@ -738,7 +771,7 @@ def plan_documents(
         order_number = orders.get(invoice_id) or invoice_id.removeprefix("INV-")
         planner.disputes(thread, disputes.get(invoice_id, []), order_number)
         if target is None:
-            if thread.open_invoices() or any(d.cancellable for d in thread.live):
+            if invoice_id in revoked:
                 planner.revoke(thread, order_number)
             continue
         if invoice_id in held:

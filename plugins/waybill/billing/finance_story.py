@@ -157,7 +157,7 @@ def disputed_invoices(conn, disputes: str = "staging.stg_erp__disputes") -> list
             select distinct outbox.invoice_id
             from {disputes} as disputes
             inner join ops.billing_outbox as outbox
-                on disputes.document_number = outbox.erp_document_number
+                on disputes.external_id = coalesce(outbox.document_id, outbox.invoice_id)
             where disputes.dispute_status = 'open'
             order by 1
             """

@@ -33,7 +33,6 @@ import requests
 from psycopg import sql
 
 from waybill import warehouse
-from waybill.load.schema import ensure_ops_schema
 
 if TYPE_CHECKING:
     import psycopg
@@ -241,8 +240,7 @@ def reconcile(run_id: str | None = None, client: HttpClient | None = None) -> di
 
         client, _limit = erp_client()
     documents = erp_documents(client)
-    with warehouse.connect() as conn:
-        ensure_ops_schema(conn)
+    with warehouse.connect(role="poster") as conn:  # noqa: SIM117 - one-line change; reindent later
         with conn.transaction():
             if run_id:  # a retried task replaces its own findings
                 conn.execute("delete from ops.reconciliation where run_id = %s", (run_id,))

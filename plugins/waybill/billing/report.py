@@ -22,9 +22,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from waybill import warehouse
 from waybill.billing.finance_story import gather_story
-from waybill.load.schema import ensure_ops_schema
+from waybill.billing.paths import gate_summary_path, reports_root, run_folder
 from waybill.quality import outcomes
-from waybill.quality.paths import gate_summary_path, reports_root, run_folder
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "include" / "templates"
 TREND_RUNS = 20
@@ -177,8 +176,7 @@ def gather(conn, run_id: str) -> dict[str, Any]:
 def write_report(run_id: str) -> Path:
     """Write the run's ``index.html`` and point ``latest`` at it; return the page's path."""
     folder = run_folder(run_id)
-    with warehouse.connect() as conn:
-        ensure_ops_schema(conn)
+    with warehouse.connect(role="poster") as conn:
         data = gather(conn, run_id)
     summary = gate_summary_path(run_id)
     found = outcomes.read(summary) if summary.exists() else []

@@ -11,7 +11,6 @@ from waybill.billing.holds import apply_holds
 from waybill.billing.poster import post_pending, workers_for
 from waybill.connections import get_endpoint
 from waybill.connectors.http import HttpClient, RateLimiter
-from waybill.load.schema import ensure_ops_schema
 from waybill.sources import get_source
 
 log = logging.getLogger(__name__)
@@ -33,8 +32,7 @@ def apply_gate(run_id: str, *, schema: str = "marts", require_verdict: bool = Tr
     """
     resolve_unknown_outcomes(run_id)
     if require_verdict:
-        with warehouse.connect() as conn:
-            ensure_ops_schema(conn)
+        with warehouse.connect(role="poster") as conn:
             verdict = conn.execute(
                 "select gate_passed, gate_message from ops.billing_runs where run_id = %s",
                 (run_id,),
@@ -43,8 +41,7 @@ def apply_gate(run_id: str, *, schema: str = "marts", require_verdict: bool = Tr
             raise GateNotPassed(f"the gate has not run for {run_id}: nothing may be queued")
         if not verdict[0]:
             raise GateNotPassed(verdict[1] or f"the gate stopped run {run_id}")
-    with warehouse.connect() as conn:
-        ensure_ops_schema(conn)
+    with warehouse.connect(role="poster") as conn:  # noqa: SIM117 - one-line change; reindent later
         with conn.transaction():
             # One decision at a time: a second run must see this one's holds and outbox rows.
             conn.execute("select pg_advisory_xact_lock(hashtext('waybill.billing.gate'))")
@@ -85,8 +82,7 @@ def resolve_unknown_outcomes(run_id: str | None) -> int:
     """
     from waybill.billing.poster import LOCK_KEY, resolve_uncertain
 
-    with warehouse.connect() as conn:
-        ensure_ops_schema(conn)
+    with warehouse.connect(role="poster") as conn:
         row = conn.execute(
             "select count(*) from ops.billing_outbox where status = 'sending'"
         ).fetchone()
@@ -105,8 +101,7 @@ def resolve_unknown_outcomes(run_id: str | None) -> int:
 
 def record_gate(run_id: str, *, passed: bool, message: str | None, seconds: float) -> None:
     """Record the gate's verdict and run time in ``ops.billing_runs`` (the report's trend)."""
-    with warehouse.connect() as conn:
-        ensure_ops_schema(conn)
+    with warehouse.connect(role="poster") as conn:
         conn.execute(
             """
             insert into ops.billing_runs (run_id, gate_passed, gate_message, gate_seconds)
@@ -123,8 +118,7 @@ def record_gate(run_id: str, *, passed: bool, message: str | None, seconds: floa
 
 def run_failure_message(run_id: str) -> str:
     """Why ``run_id`` failed: the gate's verdict when the gate stopped it, else a pointer to logs."""
-    with warehouse.connect() as conn:
-        ensure_ops_schema(conn)
+    with warehouse.connect(role="poster") as conn:
         row = conn.execute(
             "select gate_passed, gate_message from ops.billing_runs where run_id = %s", (run_id,)
         ).fetchone()
@@ -156,8 +150,7 @@ def post_invoices(run_id: str | None = None, *, concurrency: int | None = None) 
     the task's retry, or the next run, re-sends them under the same keys).
     """
     client, rate_limit = erp_client()
-    with warehouse.connect() as conn:
-        ensure_ops_schema(conn)
+    with warehouse.connect(role="poster") as conn:
         row = conn.execute(
             "select count(*) from ops.billing_outbox where status in ('pending', 'sending')"
         ).fetchone()

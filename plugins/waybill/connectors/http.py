@@ -65,6 +65,13 @@ class HttpClient:
         self.base_url = self.base_url.rstrip("/")
         self.session.headers.update({"Accept": "application/json", **self.headers})
 
+    def __repr__(self) -> str:  # header values (bearer tokens, API keys) never shown
+        headers = dict.fromkeys(self.headers, "***")
+        return (
+            f"HttpClient(source={self.source!r}, base_url={self.base_url!r}, headers={headers!r},"
+            f" timeout_s={self.timeout_s!r}, max_attempts={self.max_attempts!r})"
+        )
+
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Send a request, retrying transient failures; return the final response (any status but a retryable one).
 

@@ -3,6 +3,8 @@
 A file source reads ``<inbound>/<pattern>``; a file whose records all landed moves to
 ``<inbound>/archive/``, one with any bad record or an unreadable envelope to
 ``<inbound>/rejected/``. Input is never deleted; a name already taken gets a numeric suffix.
+A file whose load failed outright (:func:`reject_failed_file`) also goes to ``rejected/``, with
+``<name>.reason`` beside it and a dead letter, so it never blocks the files after it.
 
 Folders resolve, first match wins: ``$WAYBILL_INBOUND_DIR_<SOURCE>`` (``_OUTBOUND_``), the
 source connection's extra ``{"inbound_dir": ..., "outbound_dir": ...}``, then the source's
@@ -22,6 +24,9 @@ from waybill import warehouse
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    import psycopg
+
+    from waybill.load.copy import BatchResult
     from waybill.sources import EntityConfig, SourceConfig
 
 ARCHIVE = "archive"
@@ -91,6 +96,68 @@ def move_out(path: Path, status: str) -> Path:
         target = folder / f"{path.name}.{counter}"
     os.replace(path, target)
     return target
+
+
+def is_file_failure(conn: psycopg.Connection, error: BaseException) -> bool:
+    """True when ``error`` came from the file (its data, the connector) rather than the warehouse.
+
+    A lost connection or a server going away is not the file's fault: the file stays in inbound
+    for the retry. Anything else rejects the file (see :func:`reject_failed_file`).
+    """
+    import psycopg
+
+    if not isinstance(error, Exception) or conn.closed or conn.broken:
+        return False
+    return not isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
+
+
+def reject_failed_file(
+    conn: psycopg.Connection,
+    source: str,
+    entity: str,
+    path: Path,
+    error: Exception,
+    run_id: str | None = None,
+) -> tuple[Path, BatchResult]:
+    """Record that ``path`` could not be loaded, move it to ``rejected/`` and return where it went.
+
+    Writes, in one batch: a dead letter for the whole file (location = file name, the error as
+    reason), ``ops.load_batches`` and ``ops.ingested_files`` (status ``rejected``). Then moves the
+    file and writes ``rejected/<name>.reason`` with the error. Raises what the warehouse raises
+    (the file then stays in inbound).
+    """
+    from datetime import UTC, datetime
+
+    from psycopg.pq import TransactionStatus
+
+    from waybill.load.copy import load_batch
+    from waybill.load.records import DeadLetter
+
+    sha = sha256_of(path)
+    reason = f"file failed to load: {type(error).__name__}: {error}"[:2_000]
+
+    def register(cur: psycopg.Cursor, result: BatchResult) -> None:
+        cur.execute(
+            "insert into ops.ingested_files"
+            " (source, entity, file_name, sha256, status, batch_id, records, dead_letters)"
+            " values (%s, %s, %s, %s, 'rejected', %s, 0, %s) on conflict do nothing",
+            (source, entity, path.name, sha, result.batch_id, result.dead_lettered),
+        )
+
+    if conn.info.transaction_status != TransactionStatus.IDLE:  # after the failure: start clean
+        conn.rollback()
+    result = load_batch(
+        conn,
+        source,
+        entity,
+        [DeadLetter(path.name, reason, None, None)],
+        extracted_at=datetime.now(UTC),
+        run_id=run_id,
+        before_commit=register,
+    )
+    moved = move_out(path, "rejected")
+    moved.with_name(moved.name + ".reason").write_text(reason + "\n")
+    return moved, result
 
 
 def already_present(folder: Path, name: str) -> bool:

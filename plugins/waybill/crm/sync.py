@@ -25,7 +25,6 @@ from waybill.crm.client import CONNECTION_ID, CrmClient
 from waybill.crm.desired import Desired, desired_records
 from waybill.crm.mapping import load_mapping
 from waybill.load.copy import chunked
-from waybill.load.schema import ensure_ops_schema
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -164,8 +163,7 @@ def run_sync(
     mapping = load_mapping(mapping_path)
     client = CrmClient(get_endpoint(CONNECTION_ID))
     crm_clock = client.authenticate()
-    with warehouse.connect() as conn:
-        ensure_ops_schema(conn)
+    with warehouse.connect(role="crm") as conn:
         with conn.transaction():
             conn.execute(
                 "insert into ops.crm_sync_runs (run_id, crm_clock) values (%s, %s)"

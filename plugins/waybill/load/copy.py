@@ -5,6 +5,10 @@ row with its counts, and the watermark advance. Records are deduplicated on (nat
 payload hash): per chunk, one indexed query finds which are already landed and the rest are
 COPYed straight into the raw table as they are encoded, under a per-table advisory lock so no
 other writer slips in between. A crash at any point rolls all of it back, so a rerun neither loses nor duplicates.
+
+No record can fail a batch (``records.py`` holds the limits): a natural key past 512 bytes is
+stored as its SHA-256 and one past 4 kB, a payload nested past 64 levels, a non-finite number, a
+NUL or text that is not UTF-8 each become a dead letter naming the record and field.
 """
 
 from __future__ import annotations
@@ -19,7 +23,13 @@ from typing import TYPE_CHECKING, TypeVar, overload
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
-from waybill.load.records import DeadLetter, PayloadError, Record, encode_payload_bytes
+from waybill.load.records import (
+    DeadLetter,
+    PayloadError,
+    Record,
+    encode_payload_bytes,
+    key_text,
+)
 from waybill.load.schema import ensure_raw_table
 
 if TYPE_CHECKING:
@@ -164,7 +174,7 @@ def _landed_keys(
     for item in chunk:
         if isinstance(item, Record):
             try:
-                keys.add(_key_text(item.natural_key))
+                keys.add(key_text(item.natural_key))
             except PayloadError:
                 continue
     if not keys:
@@ -210,7 +220,7 @@ def _copy_chunk(
                 continue
             try:
                 data, digest = encode_payload_bytes(item.payload)
-                key = _key_text(item.natural_key)
+                key = key_text(item.natural_key)
             except PayloadError as exc:
                 dead.append(
                     DeadLetter(
@@ -333,19 +343,6 @@ def _write_dead_letters(
         """,
         {"batch_id": batch_id, "source": source, "entity": entity},
     )
-
-
-def _key_text(key: str) -> str:
-    """Check a natural key fits a Postgres text column, raising :class:`PayloadError` if not."""
-    if key.isascii() and "\x00" not in key:
-        return key
-    if "\x00" in key:
-        raise PayloadError("natural key contains a NUL character", "natural_key")
-    try:
-        key.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise PayloadError(f"natural key is not valid UTF-8: {exc.reason}", "natural_key") from None
-    return key
 
 
 @overload

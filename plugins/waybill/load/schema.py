@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,13 +11,14 @@ if TYPE_CHECKING:
     import psycopg
 
 DDL_DIR = Path(__file__).resolve().parents[3] / "include" / "ddl"
-_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
 def ensure_ops_schema(conn: psycopg.Connection) -> None:
     """Create the ``raw`` and ``ops`` schemas and every ``include/ddl/*.sql`` object if missing.
 
-    Runs under a transaction-scoped advisory lock so that parallel tasks do not race on DDL.
+    Part of the migration (:func:`waybill.roles.migrate`), which also grants each role its share;
+    components never run it (their roles may not). Runs under a transaction-scoped advisory
+    lock so that parallel callers do not race on DDL.
     """
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('waybill.ddl'))")
@@ -27,14 +27,10 @@ def ensure_ops_schema(conn: psycopg.Connection) -> None:
 
 
 def raw_table_name(source: str, entity: str) -> str:
-    """Return ``<source>__<entity>`` after checking both are plain lowercase identifiers.
+    """Return ``<source>__<entity>``; see :func:`waybill.sources.raw_table_name` (raises ``ValueError``)."""
+    from waybill.sources import raw_table_name as checked_name
 
-    Raises ``ValueError`` for anything else, so a config typo never becomes SQL.
-    """
-    for part in (source, entity):
-        if not _IDENTIFIER.match(part):
-            raise ValueError(f"source and entity must be lowercase identifiers, got {part!r}")
-    return f"{source}__{entity}"
+    return checked_name(source, entity)
 
 
 def ensure_raw_table(conn: psycopg.Connection, source: str, entity: str) -> sql.Identifier:

@@ -65,13 +65,11 @@ def build_transform_dag(doc_md: str | None = None) -> DAG:
 
         @task
         def prepare_warehouse() -> str:
-            """Create the ops schema (billing outbox, dead letters) the models read, if missing."""
-            from waybill import warehouse
-            from waybill.load.schema import ensure_ops_schema
+            """Migrate the warehouse if needed (roles, the ops tables the models read)."""
+            from waybill import roles
 
-            with warehouse.connect() as conn:
-                ensure_ops_schema(conn)
-            return "ops schema present"
+            roles.ensure_migrated(role="transformer")
+            return "warehouse migrated"
 
         @task(outlets=[MARTS_BILLING])
         def publish_marts() -> str:

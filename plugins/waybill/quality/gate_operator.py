@@ -5,10 +5,15 @@ a critical batch-scope failure fails the task with a message naming the expectat
 count (nothing posts); row-scope failures let the run go on (the next task holds those
 invoices); warnings are reported. The outcomes, with each rule's meta, come from the run's gate
 summary (:class:`~waybill.quality.actions.GateSummaryAction`).
+
+The gate knows nothing of what uses it: its caller names the folder of each run (GX context and
+summary go there) and records the verdict the gate returns and pushes to XCom
+(:data:`VERDICT_XCOM_KEY`), so :mod:`waybill.quality` imports nothing from billing.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -18,9 +23,16 @@ from great_expectations_provider.common.errors import GXValidationFailed
 from great_expectations_provider.operators.validate_checkpoint import GXValidateCheckpointOperator
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from airflow.sdk import Context
 
 log = logging.getLogger(__name__)
+
+# The XCom key of the gate's verdict: ``{"passed": bool, "message": str | None, "seconds": float}``,
+# pushed before the gate returns or fails, so a downstream task can record it either way.
+VERDICT_XCOM_KEY = "gate_verdict"
 
 
 class GateFailed(AirflowException):
@@ -28,23 +40,32 @@ class GateFailed(AirflowException):
 
 
 class QualityGateOperator(GXValidateCheckpointOperator):
-    """Run a checkpoint in the run's GX file context; fail only on critical batch-scope rules."""
+    """Run a checkpoint in the run's GX file context; fail only on critical batch-scope rules.
 
-    def __init__(self, **kwargs: Any) -> None:
-        from waybill.quality.context import current_run_data_context
+    ``run_folder`` maps a run id to the folder for that run's GX file context and summary
+    (:data:`~waybill.quality.outcomes.SUMMARY_FILE`): the caller decides where reports live.
+    """
 
-        kwargs.setdefault("context_type", "file")
-        kwargs.setdefault("configure_file_data_context", current_run_data_context)
-        super().__init__(**kwargs)
+    def __init__(self, *, run_folder: Callable[[str], Path], **kwargs: Any) -> None:
+        # The provider wants its file-context hook now; execute() points it at the run's folder.
+        super().__init__(
+            context_type="file", configure_file_data_context=_folder_not_chosen, **kwargs
+        )
+        self.run_folder = run_folder
 
     def execute(self, context: Context) -> dict:
-        """Validate, then stop, or pass the counts of row failures and warnings downstream."""
-        from waybill.billing.run import record_gate
+        """Validate, push the verdict, then stop or pass the counts of row failures downstream.
+
+        Reads the checkpoint's summary in the run's folder; pushes :data:`VERDICT_XCOM_KEY`;
+        raises :class:`GateFailed` naming the critical batch expectation that stopped the run.
+        """
         from waybill.quality import outcomes
-        from waybill.quality.paths import gate_summary_path
+        from waybill.quality.context import run_data_context
 
         run_id = context["run_id"]
-        summary = gate_summary_path(run_id)
+        folder = self.run_folder(run_id)
+        self.configure_file_data_context = functools.partial(run_data_context, folder)
+        summary = folder / outcomes.SUMMARY_FILE
         summary.unlink(missing_ok=True)
         started = time.monotonic()
         try:
@@ -54,7 +75,8 @@ class QualityGateOperator(GXValidateCheckpointOperator):
         seconds = time.monotonic() - started
         found = outcomes.read(summary)
         stop = outcomes.stop_message(found)
-        record_gate(run_id, passed=stop is None, message=stop, seconds=seconds)
+        verdict = {"passed": stop is None, "message": stop, "seconds": round(seconds, 3)}
+        context["ti"].xcom_push(key=VERDICT_XCOM_KEY, value=verdict)
         if stop:
             raise GateFailed(stop)
         failed = [o for o in found if not o.success]
@@ -80,4 +102,10 @@ class QualityGateOperator(GXValidateCheckpointOperator):
             "failed_row_rules": sorted(o.rule for o in failed if o.scope == "row"),
             "failed_warnings": sorted(o.rule for o in failed if o.severity == "warning"),
             "gate_seconds": round(seconds, 3),
+            "verdict": verdict,
         }
+
+
+def _folder_not_chosen() -> Any:
+    """Placeholder for the provider's file-context hook until execute() knows the run."""
+    raise RuntimeError("QualityGateOperator.execute() sets the GX file context of each run")

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
     from great_expectations.checkpoint.checkpoint import CheckpointResult
 
+# The summary's file name in the folder the gate is given (the GX context's project root).
+SUMMARY_FILE = "gate.json"
+
 
 @dataclass
 class Outcome:

@@ -15,23 +15,16 @@ from typing import TYPE_CHECKING
 
 from psycopg import sql
 
-from waybill.load.records import PayloadError, encode_payload
-from waybill.load.schema import ensure_ops_schema, ensure_raw_table
+from waybill.load.records import encode_payload, key_text
+from waybill.load.schema import raw_table_name
 
 if TYPE_CHECKING:
     import psycopg
 
-_READY: set[tuple[str, str]] = set()
-
 
 def ensure_tables(conn: psycopg.Connection, carrier: str, entity: str) -> sql.Identifier:
-    """Create the ops schema and the raw table once per process; return the table identifier."""
-    if (carrier, entity) not in _READY:
-        ensure_ops_schema(conn)
-        table = ensure_raw_table(conn, carrier, entity)
-        _READY.add((carrier, entity))
-        return table
-    return sql.Identifier("raw", f"{carrier}__{entity}")
+    """The raw table's identifier; ``waybill warehouse migrate`` creates it (the webhook role may not)."""
+    return sql.Identifier("raw", raw_table_name(carrier, entity))
 
 
 def store_event(
@@ -48,8 +41,7 @@ def store_event(
     (not JSON, NUL, not UTF-8): the caller dead-letters it.
     """
     text, digest = encode_payload(body)
-    if "\x00" in event_id:
-        raise PayloadError("event id contains a NUL character", "event_id")
+    event_id = key_text(event_id)
     table = ensure_tables(conn, carrier, entity)
     with conn.transaction():
         conn.execute(
@@ -84,9 +76,18 @@ def store_event(
 
 
 def store_dead_letter(
-    conn: psycopg.Connection, carrier: str, entity: str, location: str, reason: str, raw: str
+    conn: psycopg.Connection,
+    carrier: str,
+    entity: str,
+    location: str,
+    reason: str,
+    raw: str,
+    field: str = "body",
 ) -> None:
-    """Record a signed event that could not be stored, keyed so a replay is counted once."""
+    """Record a signed event that could not be stored, keyed so a replay is counted once.
+
+    ``field`` names what was wrong (``body``, or the JSON path, ``$`` for the nesting depth).
+    """
     from waybill.load.copy import _text
 
     ensure_tables(conn, carrier, entity)
@@ -99,7 +100,8 @@ def store_dead_letter(
             )
             values (md5(concat_ws('|', %(source)s::text, %(entity)s::text, %(location)s::text,
                     %(reason)s::text, %(raw)s::text)),
-                %(batch_id)s, %(source)s, %(entity)s, %(location)s, 'body', %(reason)s, %(raw)s)
+                %(batch_id)s, %(source)s, %(entity)s, %(location)s, %(field)s, %(reason)s,
+                %(raw)s)
             on conflict (dead_letter_key) do nothing
             """,
             {
@@ -107,6 +109,7 @@ def store_dead_letter(
                 "source": carrier,
                 "entity": entity,
                 "location": _text(location),
+                "field": _text(field),
                 "reason": _text(reason),
                 "raw": _text(raw[:10_000]),
             },

@@ -14,29 +14,13 @@ source as (
 
 ),
 
-with_pod as (
-
-    select
-        natural_key as tracking_number,
-        payload -> 'deliveryInformation' ->> 'receivedBy' as signed_by,
-        loaded_at,
-        raw_id
-    from source
-    where payload -> 'deliveryInformation' is not null
-
-),
-
 final as (
 
-    -- The API gives no receipt time: the POD is known from its first
-    -- landing.
-    select
-        tracking_number,
-        min(signed_by) as signed_by,
-        min(loaded_at) as pod_received_at,
-        max(loaded_at) as loaded_at
-    from with_pod
-    group by tracking_number
+    {{ current_pods(
+        "source",
+        has_pod="payload -> 'deliveryInformation' is not null",
+        signed_by="payload -> 'deliveryInformation' ->> 'receivedBy'",
+    ) }}
 
 )
 

@@ -1,4 +1,8 @@
-"""Where each ``post_billing`` run writes its report, GX Data Docs and gate summary."""
+"""Where each ``post_billing`` run writes its report, GX Data Docs and gate summary.
+
+Billing decides the folder; the quality gate is handed it (``QualityGateOperator(run_folder=…)``)
+and writes its file data context and summary (:data:`waybill.quality.outcomes.SUMMARY_FILE`) there.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import re
 from pathlib import Path
 
 from waybill import runtime
+from waybill.quality.outcomes import SUMMARY_FILE
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -30,4 +35,4 @@ def run_folder(run_id: str) -> Path:
 
 def gate_summary_path(run_id: str) -> Path:
     """The gate's outcome JSON written by :class:`waybill.quality.actions.GateSummaryAction`."""
-    return run_folder(run_id) / "gate.json"
+    return run_folder(run_id) / SUMMARY_FILE
