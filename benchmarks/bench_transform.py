@@ -13,9 +13,10 @@ Figures:
 Data: a sandbox world of ``WAYBILL_BENCH_TRANSFORM_SHIPMENTS`` shipments (default 2,000) is landed
 through the real ingestion code (the sandbox over loopback HTTP), into a database of its own
 (``waybill_bench``, dropped and recreated) on the warehouse server. Its ParcelCo and SwiftEx events
-are then replicated in SQL under new tracking numbers and order references (carrier-only
-shipments, which identity resolution keeps as ``missing_erp_order``) until the event count is
-reached, each replica landed as its own batch. A warehouse holds its events as history landed
+are then replicated in SQL — their canonical rows in ``raw.carrier_events``, the only carrier
+event input dbt reads — under new event ids, tracking numbers and order references
+(carrier-only shipments, which identity resolution keeps as ``missing_erp_order``) until the
+event count is reached. A warehouse holds its events as history landed
 day after day, so the replicas' landing times are spread evenly over ``HISTORY_DAYS`` before the
 sandbox world's (a million events over two months is ~16,000 a day, a mid-size shipper's feed);
 the incremental build then reprocesses what its lookback (``event_lookback_hours``) reaches back
@@ -40,34 +41,33 @@ HISTORY_DAYS = 60
 DATABASE = "waybill_bench"
 TOKEN = "bench-transform-token"
 CARRIER_TABLES = ("parcelco__tracking_events", "swiftex__tracking_events")
-# One replica of every landed ParcelCo/SwiftEx event under new identifiers: `{replica}` makes the
-# tracking number and order reference unique, so each replica is a new set of shipments; it lands
-# `{days_ago}` days before now.
-REPLICATE_SQL = """
-    insert into raw.{table} (
-        batch_id, source, entity, natural_key, payload_hash, payload, record_location,
-        extracted_at, loaded_at
+# The columns of raw.carrier_events a replica rewrites: `{replica}` makes the event id, tracking
+# number, order reference and lineage key unique, so each replica is a new set of shipments.
+RENAMED = ("event_id", "tracking_number", "shipper_reference", "raw_natural_key")
+
+
+def _replicate_sql(replica: int, days_ago: float, sample: str = "") -> str:
+    """SQL landing one replica of every ParcelCo/SwiftEx feed event in raw.carrier_events (what
+    dbt reads), ``days_ago`` days before now; ``sample`` narrows the events copied."""
+    from waybill.load.carrier_events import COLUMNS
+
+    names = [name for name, _ in COLUMNS]
+    values = [f"{name} || '-R{replica}'" if name in RENAMED else name for name in names]
+    tables = ", ".join(f"'{table}'" for table in CARRIER_TABLES)
+    return (
+        f"insert into raw.carrier_events ({', '.join(names)}, loaded_at)"
+        f" select {', '.join(values)}, clock_timestamp() - interval '1 day' * {days_ago}"
+        f" from raw.carrier_events where event_id not like '%-R%'"
+        f" and raw_table in ({tables}){sample}"
     )
-    select
-        gen_random_uuid(), source, entity, natural_key || '-R{replica}',
-        md5(payload_hash || '-R{replica}'),
-        jsonb_set(
-            jsonb_set(payload, '{{trackingNumber}}',
-                      to_jsonb((payload ->> 'trackingNumber') || '-R{replica}')),
-            '{{shipperReference}}',
-            to_jsonb((payload ->> 'shipperReference') || '-R{replica}')
-        ),
-        record_location || '#R{replica}', extracted_at,
-        clock_timestamp() - interval '1 day' * {days_ago}
-    from raw.{table}
-    where natural_key not like '%-R%'
-"""
 
 
 def _event_count(conn) -> int:
-    return sum(
-        conn.execute(f"select count(*) from raw.{table}").fetchone()[0] for table in CARRIER_TABLES
-    )
+    tables = list(CARRIER_TABLES)
+    row = conn.execute(
+        "select count(*) from raw.carrier_events where raw_table = any(%s)", (tables,)
+    ).fetchone()
+    return row[0]
 
 
 LAND_CHILD = """
@@ -166,9 +166,7 @@ def run(results: dict) -> None:
         base = _event_count(conn)
         replicas = max(0, math.ceil(EVENTS / base) - 1) if base else 0
         for replica in range(1, replicas + 1):
-            days_ago = HISTORY_DAYS * replica / replicas
-            for table in CARRIER_TABLES:
-                conn.execute(REPLICATE_SQL.format(table=table, replica=replica, days_ago=days_ago))
+            conn.execute(_replicate_sql(replica, HISTORY_DAYS * replica / replicas))
         conn.execute("vacuum analyze")
         events = _event_count(conn)
         print(f"   {events} tracking events ({base} landed from the sandbox, {replicas} replicas)")
@@ -182,9 +180,7 @@ def run(results: dict) -> None:
         # Below one whole replica, every k-th landed event of one replica makes up the 1 %.
         sample = "" if more >= base else f" and raw_id % {max(1, base // more)} = 0"
         for replica in extra:
-            for table in CARRIER_TABLES:
-                statement = REPLICATE_SQL.format(table=table, replica=replica, days_ago=0)
-                conn.execute(statement.replace("'%-R%'", "'%-R%'" + sample))
+            conn.execute(_replicate_sql(replica, 0, sample))
         added = _event_count(conn) - events
         incremental_s = _dbt_build(env)
         noop_s = _dbt_build(env)

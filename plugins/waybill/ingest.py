@@ -13,7 +13,7 @@ file as one batch, recording it in ``ops.ingested_files`` in the same transactio
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from waybill import warehouse
@@ -30,14 +30,14 @@ if TYPE_CHECKING:
 
     import psycopg
 
-    from waybill.load.copy import BatchResult
+    from waybill.load.copy import BatchResult, EventDeriver
     from waybill.load.records import DeadLetter, Record
     from waybill.sources import EntityConfig, SourceConfig
 
 log = logging.getLogger(__name__)
 
 PAGES_PER_BATCH = 20
-COUNTS = ("read", "landed", "duplicate", "dead_lettered")
+COUNTS = ("read", "landed", "duplicate", "dead_lettered", "events_landed", "events_dead_lettered")
 
 
 def ingest_entity(source_name: str, entity_name: str, *, run_id: str | None = None) -> dict:
@@ -54,11 +54,33 @@ def ingest_entity(source_name: str, entity_name: str, *, run_id: str | None = No
         return _ingest_rest(source, entity, run_id)
     if entity.kind == "tracking_lookup":
         return _ingest_lookup(source, entity, run_id)
+    if entity.kind == "webhook_events":
+        return _ingest_pushed(source, entity, run_id)
     return _ingest_files(source, entity, run_id)
 
 
+def events_for(source: SourceConfig, entity: EntityConfig) -> EventDeriver | None:
+    """The loader's canonical-event deriver for an entity with an ``events`` block, else None.
+
+    Raises :class:`~waybill.connectors.carrier_records.EventsConfigError` for a bad block.
+    """
+    from waybill.connectors.carrier_records import EventsSpec, event_deriver
+    from waybill.load.schema import raw_table_name
+
+    where = f"source {source.name!r}, entity {entity.name!r}"
+    spec = EventsSpec.from_options(where, entity.options, entity.kind)
+    if spec is None:
+        return None
+    return event_deriver(spec, source.name, raw_table_name(source.name, entity.name))
+
+
 def client_for(source: SourceConfig) -> HttpClient:
-    """An :class:`HttpClient` for ``source`` from its Airflow connection and limits."""
+    """An :class:`HttpClient` for ``source`` from its Airflow connection and limits.
+
+    The one HTTP client factory: ingestion and billing (``billing.run.erp_client``) both call
+    it. Raises ``ValueError`` when the source names no connection, and
+    :class:`~waybill.connections.MissingConnection` when the connection is not defined.
+    """
     if not source.connection_id:
         raise ValueError(f"source {source.name!r} has no connection_id")
     endpoint = get_endpoint(source.connection_id)
@@ -74,6 +96,7 @@ def client_for(source: SourceConfig) -> HttpClient:
 def _ingest_rest(source: SourceConfig, entity: EntityConfig, run_id: str | None) -> dict:
     client = client_for(source)
     totals = _zero()
+    events = events_for(source, entity)
     incremental = entity.incremental
     with warehouse.connect(role="loader") as conn:
         watermark = current_watermark(conn, source.name, entity.name)
@@ -103,6 +126,7 @@ def _ingest_rest(source: SourceConfig, entity: EntityConfig, run_id: str | None)
                 extracted_at=datetime.now(UTC),
                 watermark=watermark,
                 run_id=run_id,
+                events=events,
             )
             _add(totals, result)
     log.info("%s/%s: %s", source.name, entity.name, totals)
@@ -118,6 +142,7 @@ def _ingest_lookup(source: SourceConfig, entity: EntityConfig, run_id: str | Non
 
     client = client_for(source)
     totals = _zero()
+    events = events_for(source, entity)
     with warehouse.connect(role="loader") as conn:
         numbers = pending_numbers(conn, source.name, entity)
         conn.commit()
@@ -131,6 +156,7 @@ def _ingest_lookup(source: SourceConfig, entity: EntityConfig, run_id: str | Non
                 iter_detail_records(client, entity, batch),
                 extracted_at=datetime.now(UTC),
                 run_id=run_id,
+                events=events,
             )
             _add(totals, result)
     log.info("%s/%s: %s", source.name, entity.name, totals)
@@ -234,6 +260,7 @@ def _ingest_file(
         extracted_at=datetime.now(UTC),
         run_id=run_id,
         before_commit=register,
+        events=events_for(source, entity),
     )
     moved = move_out(path, status)
     log.info("%s/%s: %s -> %s (%s)", source.name, entity.name, path.name, moved, result.as_dict())
@@ -259,6 +286,69 @@ def _file_items(
     # Streamed; the 997 goes out once the file is read, before the load commits (a rerun
     # rewrites the same name).
     return x12_file_items(path, entity, outbound)
+
+
+# How far back each run re-reads pushed rows: covers a webhook transaction that committed after
+# a later one (re-reading is harmless: events land once, dead letters once).
+PUSHED_OVERLAP = timedelta(minutes=10)
+PUSHED_PER_BATCH = 5_000
+
+
+def _ingest_pushed(source: SourceConfig, entity: EntityConfig, run_id: str | None) -> dict:
+    """Normalise the webhook pushes ``waybill webhooks serve`` stored in ``raw.<source>__<entity>``.
+
+    Reads the rows landed since the watermark (their ``loaded_at``, less
+    :data:`PUSHED_OVERLAP`) and lands their canonical events and dead letters; the watermark
+    advances to the newest ``loaded_at`` read. A missing raw table (nothing pushed yet) is empty.
+    """
+    from psycopg import sql
+
+    from waybill.load.copy import land_events
+    from waybill.load.records import Record
+    from waybill.load.schema import raw_table_name
+
+    events = events_for(source, entity)
+    if events is None:
+        raise ValueError(f"{source.name}/{entity.name}: webhook_events needs an events block")
+    table = raw_table_name(source.name, entity.name)
+    totals = _zero()
+    with warehouse.connect(role="loader") as conn:
+        watermark = current_watermark(conn, source.name, entity.name)
+        exists = conn.execute("select to_regclass(%s) is not null", (f"raw.{table}",)).fetchone()
+        conn.commit()
+        if not exists or not exists[0]:
+            return {**totals, "source": source.name, "entity": entity.name, "watermark": None}
+        since = (
+            datetime.fromisoformat(watermark) - PUSHED_OVERLAP
+            if watermark
+            else datetime(1970, 1, 1, tzinfo=UTC)
+        )
+        query = sql.SQL(
+            "select natural_key, payload_hash, payload, record_location, loaded_at, raw_id"
+            " from {} where (loaded_at, raw_id) > (%s, %s) order by loaded_at, raw_id limit %s"
+        ).format(sql.Identifier("raw", table))
+        after: tuple[datetime, int] = (since, 0)
+        while rows := conn.execute(query, (*after, PUSHED_PER_BATCH)).fetchall():
+            conn.commit()
+            after = (rows[-1][4], rows[-1][5])
+            records = [
+                (Record(key, payload, location or f"raw.{table} {key}"), digest)
+                for key, digest, payload, location, _, _ in rows
+            ]
+            result = land_events(
+                conn,
+                source.name,
+                entity.name,
+                records,
+                events,
+                watermark=after[0].isoformat(),
+                run_id=run_id,
+            )
+            watermark = result.watermark
+            _add(totals, result)
+        conn.commit()
+    log.info("%s/%s: %s", source.name, entity.name, totals)
+    return {**totals, "source": source.name, "entity": entity.name, "watermark": watermark}
 
 
 def _zero() -> dict[str, int]:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     import psycopg
 
 # Bump when the grants below change, so every warehouse is migrated again.
-MIGRATION_VERSION = "2"
+MIGRATION_VERSION = "3"  # 3: raw.carrier_events, updatable by the loader
 RAW_SCHEMAS = ("raw", "ops")
 DBT_SCHEMAS = ("staging", "intermediate", "marts", "snapshots", "reference")
 # Each include/ddl file's tables are written by one role; a new file must be named here.
@@ -337,6 +337,8 @@ def _grants(conn: psycopg.Connection, names: dict[str, str], admin: str) -> None
     owner = sql.Identifier(admin)
     run("grant usage, create on schema raw to {r}", r=to("loader"))
     run("grant select, insert on all tables in schema raw to {r}", r=to("loader"))
+    # A pull of an event first pushed fills in its publication time (waybill.load.carrier_events).
+    run("grant update on raw.carrier_events to {r}", r=to("loader"))
     run(
         "alter default privileges for role {o} in schema raw grant select, insert on tables to {r}",
         o=owner,

@@ -17,7 +17,10 @@ import yaml
 
 SOURCES_FILE = Path(__file__).resolve().parents[2] / "include" / "sources.yaml"
 
-KNOWN_KINDS = frozenset({"rest", "x12_files", "csv_files", "tracking_lookup"})
+KNOWN_KINDS = frozenset({"rest", "x12_files", "csv_files", "tracking_lookup", "webhook_events"})
+# Kinds that read neither HTTP nor an inbound folder: webhook_events normalises rows the
+# webhook receiver stored in raw.
+_WAREHOUSE_KINDS = frozenset({"webhook_events"})
 KNOWN_PAGINATION = frozenset({"cursor", "page_token", "offset", "none"})
 KNOWN_INCREMENTAL = frozenset({"updated_since", "page_token", "offset"})
 
@@ -195,7 +198,8 @@ def _source(name: str, spec: dict[str, Any]) -> SourceConfig:
     needs_connection = any(e.kind in http_kinds or e.fetch is not None for e in entities.values())
     if needs_connection and not spec.get("connection_id"):
         raise ConfigError(f"source {name!r}: connection_id is required")
-    if any(e.kind not in http_kinds for e in entities.values()) and not spec.get("inbound_dir"):
+    file_kinds = [e for e in entities.values() if e.kind not in (*http_kinds, *_WAREHOUSE_KINDS)]
+    if file_kinds and not spec.get("inbound_dir"):
         raise ConfigError(f"source {name!r}: inbound_dir is required for file entities")
     webhook = spec.get("webhook")
     if webhook is not None:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from waybill import warehouse
 from waybill.billing.documents import billing_lock, plan_documents
 from waybill.billing.holds import apply_holds
 from waybill.billing.poster import post_pending, workers_for
-from waybill.connections import get_endpoint
-from waybill.connectors.http import HttpClient, RateLimiter
+from waybill.ingest import client_for
 from waybill.sources import get_source
+
+if TYPE_CHECKING:
+    from waybill.connectors.http import HttpClient
 
 log = logging.getLogger(__name__)
 
@@ -130,17 +133,7 @@ def run_failure_message(run_id: str) -> str:
 def erp_client() -> tuple[HttpClient, float]:
     """An HTTP client for the ERP (source ``erp``: connection, timeout, rate limit) and its limit."""
     erp = get_source("erp")
-    if not erp.connection_id:
-        raise ValueError(f"source {erp.name!r} has no connection_id")
-    endpoint = get_endpoint(erp.connection_id)
-    client = HttpClient(
-        source="erp",
-        base_url=endpoint.base_url,
-        headers=endpoint.auth_headers(),
-        timeout_s=erp.timeout_s,
-        rate_limiter=RateLimiter(erp.rate_limit_per_s) if erp.rate_limit_per_s else None,
-    )
-    return client, erp.rate_limit_per_s
+    return client_for(erp), erp.rate_limit_per_s
 
 
 def post_invoices(run_id: str | None = None, *, concurrency: int | None = None) -> dict:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, TypeVar, overload
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
+from waybill.load import carrier_events
 from waybill.load.records import (
     DeadLetter,
     PayloadError,
@@ -34,6 +35,9 @@ from waybill.load.schema import ensure_raw_table
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
+
+    # (record, payload_hash, batch_id) -> (raw.carrier_events rows, dead letters)
+    EventDeriver = Callable[[Record, str, uuid.UUID], tuple[list[tuple], list[DeadLetter]]]
 
     import psycopg
 
@@ -59,6 +63,8 @@ class BatchResult:
     duplicate: int
     dead_lettered: int
     watermark: str | None
+    events_landed: int = 0
+    events_dead_lettered: int = 0
 
     def as_dict(self) -> dict[str, object]:
         """Return the counts as a JSON-able dict (for XCom and logs)."""
@@ -71,6 +77,8 @@ class BatchResult:
             "duplicate": self.duplicate,
             "dead_lettered": self.dead_lettered,
             "watermark": self.watermark,
+            "events_landed": self.events_landed,
+            "events_dead_lettered": self.events_dead_lettered,
         }
 
 
@@ -84,6 +92,7 @@ def load_batch(
     watermark: str | None = None,
     run_id: str | None = None,
     before_commit: Callable[[psycopg.Cursor, BatchResult], None] | None = None,
+    events: EventDeriver | None = None,
 ) -> BatchResult:
     """Land ``items`` into ``raw.<source>__<entity>`` and return the batch's counts.
 
@@ -93,6 +102,9 @@ def load_batch(
     ``ops.load_batches``, ``ops.dead_letters`` and, when ``watermark`` is given,
     ``ops.watermarks`` — all in one transaction with the data. ``before_commit(cursor, result)``
     runs last inside that transaction (file sources record the file they read there).
+    ``events(record, payload_hash, batch_id)`` (carrier entities) returns the canonical event
+    rows and dead letters of each record that landed new; they go to ``raw.carrier_events``
+    and ``ops.dead_letters`` in the same transaction (not counted in read/landed/duplicate).
     """
     if conn.info.transaction_status != TransactionStatus.IDLE:
         # Inside a caller's transaction this batch would only be a savepoint: not atomic alone.
@@ -103,7 +115,8 @@ def load_batch(
     batch_id = uuid.uuid4()
     extracted_at = extracted_at or datetime.now(UTC)
     dead: list[DeadLetter] = []
-    read = landed = 0
+    event_dead: list[DeadLetter] = []
+    read = landed = events_landed = 0
     with conn.transaction(), conn.cursor() as cur:
         # One writer per raw table at a time: the existence check and the COPY below must not race.
         cur.execute(
@@ -125,8 +138,11 @@ def load_batch(
         for chunk in chunked(items, CHUNK_RECORDS):
             read += len(chunk)
             seen = copied if copied is not None else _landed_keys(cur, table, chunk)
-            landed += _copy_chunk(cur, table, chunk, prefix, seen, dead)
-        _write_dead_letters(cur, batch_id, source, entity, dead)
+            new: list[tuple[Record, str]] | None = [] if events is not None else None
+            landed += _copy_chunk(cur, table, chunk, prefix, seen, dead, new)
+            if events is not None and new:
+                events_landed += _land_events(cur, events, new, batch_id, event_dead)
+        _write_dead_letters(cur, batch_id, source, entity, dead + event_dead)
         if watermark is not None:
             cur.execute(
                 "insert into ops.watermarks (source, entity, cursor_value) values (%s, %s, %s)"
@@ -143,6 +159,8 @@ def load_batch(
             duplicate=read - landed - len(dead),
             dead_lettered=len(dead),
             watermark=watermark if watermark is not None else previous,
+            events_landed=events_landed,
+            events_dead_lettered=len(event_dead),
         )
         cur.execute(
             "update ops.load_batches set finished_at = now(), status = 'succeeded',"
@@ -153,6 +171,87 @@ def load_batch(
         if before_commit is not None:
             before_commit(cur, result)
     return result
+
+
+def land_events(
+    conn: psycopg.Connection,
+    source: str,
+    entity: str,
+    records: Iterable[tuple[Record, str]],
+    events: EventDeriver,
+    *,
+    watermark: str | None,
+    run_id: str | None = None,
+) -> BatchResult:
+    """Derive and land the canonical events of records already in raw (webhook pushes).
+
+    ``records`` are ``(record, payload_hash)`` pairs read back from the raw table. Writes, in
+    one transaction, an ``ops.load_batches`` row (read = records, landed = new events), the
+    events into ``raw.carrier_events``, the dead letters of what could not be normalised, and
+    the ``watermark``. Re-deriving a record changes nothing (events land once by id, dead
+    letters once by content).
+    """
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        raise RuntimeError(f"land_events({source}/{entity}) needs an idle connection")
+    batch_id = uuid.uuid4()
+    dead: list[DeadLetter] = []
+    read = landed = 0
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(
+            "select pg_advisory_xact_lock(hashtext(%s))", (f"waybill.events.{source}__{entity}",)
+        )
+        previous = _current_watermark(cur, source, entity)
+        cur.execute(
+            "insert into ops.load_batches (batch_id, source, entity, run_id, watermark_before)"
+            " values (%s, %s, %s, %s, %s)",
+            (batch_id, source, entity, run_id, previous),
+        )
+        for chunk in chunked(records, CHUNK_RECORDS):
+            read += len(chunk)
+            landed += _land_events(cur, events, chunk, batch_id, dead)
+        _write_dead_letters(cur, batch_id, source, entity, dead)
+        if watermark is not None:
+            cur.execute(
+                "insert into ops.watermarks (source, entity, cursor_value) values (%s, %s, %s)"
+                " on conflict (source, entity) do update"
+                " set cursor_value = excluded.cursor_value, updated_at = now()",
+                (source, entity, watermark),
+            )
+        result = BatchResult(
+            batch_id=batch_id,
+            source=source,
+            entity=entity,
+            read=read,
+            landed=0,
+            duplicate=0,
+            dead_lettered=0,
+            watermark=watermark if watermark is not None else previous,
+            events_landed=landed,
+            events_dead_lettered=len(dead),
+        )
+        cur.execute(
+            "update ops.load_batches set finished_at = now(), status = 'succeeded',"
+            " records_read = %s, records_landed = 0, records_duplicate = 0,"
+            " records_dead_lettered = %s, watermark_after = %s where batch_id = %s",
+            (read, len(dead), result.watermark, batch_id),
+        )
+    return result
+
+
+def _land_events(
+    cur: psycopg.Cursor,
+    events: EventDeriver,
+    new: list[tuple[Record, str]],
+    batch_id: uuid.UUID,
+    dead: list[DeadLetter],
+) -> int:
+    """Derive the canonical events of a chunk's newly landed records and land them."""
+    rows: list[tuple] = []
+    for record, digest in new:
+        derived, letters = events(record, digest, batch_id)
+        rows.extend(derived)
+        dead.extend(letters)
+    return carrier_events.write(cur, rows)
 
 
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -195,6 +294,7 @@ def _copy_chunk(
     prefix: bytes,
     seen: set[str],
     dead: list[DeadLetter],
+    new: list[tuple[Record, str]] | None = None,
 ) -> int:
     """Encode a chunk and COPY its new rows straight into the raw table; return how many.
 
@@ -203,7 +303,8 @@ def _copy_chunk(
     they are encoded, so Postgres parses and indexes them while Python encodes the next ones
     (the advisory lock keeps other writers out, so nothing copied can conflict). COPY's binary
     format carries each value length-prefixed, so nothing is escaped. Dead letters (passed in,
-    or payloads JSONB cannot hold) are appended to ``dead``.
+    or payloads JSONB cannot hold) are appended to ``dead``; each row copied, with its payload
+    hash, to ``new`` when given.
     """
     lines: list[bytes] = []
     landed = 0
@@ -232,6 +333,8 @@ def _copy_chunk(
             if marker in seen:
                 continue
             seen.add(marker)
+            if new is not None:
+                new.append((item, digest))
             location = item.location
             lines.append(
                 b"%b%b%b%b%b\x01%b%b"

@@ -14,16 +14,20 @@ DDL_DIR = Path(__file__).resolve().parents[3] / "include" / "ddl"
 
 
 def ensure_ops_schema(conn: psycopg.Connection) -> None:
-    """Create the ``raw`` and ``ops`` schemas and every ``include/ddl/*.sql`` object if missing.
+    """Create the ``raw`` and ``ops`` schemas, every ``include/ddl/*.sql`` object and
+    ``raw.carrier_events`` (the canonical input dbt's carrier staging reads) if missing.
 
     Part of the migration (:func:`waybill.roles.migrate`), which also grants each role its share;
     components never run it (their roles may not). Runs under a transaction-scoped advisory
     lock so that parallel callers do not race on DDL.
     """
+    from waybill.load import carrier_events
+
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('waybill.ddl'))")
         for path in sorted(DDL_DIR.glob("*.sql")):
             conn.execute(path.read_text())
+        carrier_events.ensure_table(conn)
 
 
 def raw_table_name(source: str, entity: str) -> str:

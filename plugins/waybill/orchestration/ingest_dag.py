@@ -27,12 +27,20 @@ def build_ingest_dag(system: str, doc_md: str | None = None) -> DAG:
     """
     sources = system_sources(system)
     schedule = next((s.schedule for s in sources if s.schedule), None)
-    # Lookups (per-shipment Track API details) read what the feeds landed, so they run after them.
+    # Webhook pushes are normalised first: they are the freshest channel, so an event pushed
+    # and then pulled keeps the webhook as its channel. Lookups (per-shipment Track API details)
+    # read what the feeds landed, so they run after them.
+    pushed = [
+        f"{s.name}/{name}"
+        for s in sources
+        for name, entity in sorted(s.entities.items())
+        if entity.kind == "webhook_events"
+    ]
     targets = [
         f"{s.name}/{name}"
         for s in sources
         for name, entity in sorted(s.entities.items())
-        if entity.kind != "tracking_lookup"
+        if entity.kind not in ("tracking_lookup", "webhook_events")
     ]
     lookups = [
         f"{s.name}/{name}"
@@ -61,7 +69,12 @@ def build_ingest_dag(system: str, doc_md: str | None = None) -> DAG:
             run_id = get_current_context()["run_id"]
             return ingest_entity(source_name, entity, run_id=run_id)
 
-        feeds = ingest.expand(target=targets)
+        if pushed:
+            # A failed push normalisation must not keep the feeds from landing.
+            feeds = ingest.override(trigger_rule="all_done").expand(target=targets)
+            ingest.override(task_id="normalise_pushes").expand(target=pushed) >> feeds
+        else:
+            feeds = ingest.expand(target=targets)
         if lookups:
             feeds >> ingest.override(task_id="look_up").expand(target=lookups)
     return dag

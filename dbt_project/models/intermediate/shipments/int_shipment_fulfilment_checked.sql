@@ -6,9 +6,9 @@ stg_erp__orders as (
 
 ),
 
-stg_wms__shipment_confirmations as (
+int_wms_shipment_confirmations_unioned as (
 
-    select * from {{ ref('stg_wms__shipment_confirmations') }}
+    select * from {{ ref('int_wms_shipment_confirmations_unioned') }}
 
 ),
 
@@ -30,14 +30,14 @@ ordered_lines as (
 shipped_lines as (
 
     select
-        stg_wms__shipment_confirmations.order_number,
+        int_wms_shipment_confirmations_unioned.order_number,
         (shipped_line.item ->> 'line_number')::integer as line_number,
         shipped_line.item ->> 'shipped_item' as shipped_sku,
         (shipped_line.item ->> 'shipped_qty')::numeric as shipped_quantity
-    from stg_wms__shipment_confirmations
+    from int_wms_shipment_confirmations_unioned
     cross join
         lateral jsonb_array_elements(
-            stg_wms__shipment_confirmations.shipped_lines
+            int_wms_shipment_confirmations_unioned.shipped_lines
         ) as shipped_line (item)
 
 ),

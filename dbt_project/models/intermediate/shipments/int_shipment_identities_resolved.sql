@@ -8,9 +8,9 @@ stg_erp__orders as (
 
 ),
 
-stg_wms__shipment_confirmations as (
+int_wms_shipment_confirmations_unioned as (
 
-    select * from {{ ref('stg_wms__shipment_confirmations') }}
+    select * from {{ ref('int_wms_shipment_confirmations_unioned') }}
 
 ),
 
@@ -40,7 +40,7 @@ order_numbers as (
 
     {{ distinct_order_numbers([
         'stg_erp__orders',
-        'stg_wms__shipment_confirmations',
+        'int_wms_shipment_confirmations_unioned',
         'stg_tms__shipments',
     ]) }}
 
@@ -54,12 +54,12 @@ joined as (
         ) as order_number,
         stg_erp__orders.customer_id,
         stg_erp__orders.order_status,
-        stg_wms__shipment_confirmations.wms_shipment_id,
+        int_wms_shipment_confirmations_unioned.wms_shipment_id,
         stg_tms__shipments.tms_shipment_id,
         stg_tms__shipments.load_id,
         coalesce(
             stg_tms__shipments.bol_number,
-            stg_wms__shipment_confirmations.bol_number
+            int_wms_shipment_confirmations_unioned.bol_number
         ) as bol_number,
         coalesce(
             tms_carrier.carrier_code,
@@ -68,13 +68,31 @@ joined as (
         ) as carrier_code,
         coalesce(
             stg_tms__shipments.carrier_reference,
-            stg_wms__shipment_confirmations.tracking_number,
+            int_wms_shipment_confirmations_unioned.tracking_number,
             carrier_references.tracking_number
         ) as tracking_number,
         stg_erp__orders.order_number is not null as has_erp_order,
-        stg_wms__shipment_confirmations.wms_shipment_id is not null
+        int_wms_shipment_confirmations_unioned.wms_shipment_id is not null
             as has_wms_confirmation,
         stg_tms__shipments.tms_shipment_id is not null as has_tms_shipment,
+        -- Each system's details of the shipment, carried for the marts so
+        -- that none joins these systems again.
+        stg_erp__orders.ship_from_location_id,
+        stg_erp__orders.ship_to_city,
+        stg_erp__orders.ship_to_state,
+        stg_erp__orders.ordered_at,
+        stg_erp__orders.requested_delivery_date,
+        int_wms_shipment_confirmations_unioned.warehouse_id
+            as wms_warehouse_id,
+        int_wms_shipment_confirmations_unioned.weight_kg as wms_weight_kg,
+        int_wms_shipment_confirmations_unioned.shipped_at,
+        stg_tms__shipments.origin_warehouse_id,
+        stg_tms__shipments.destination_city,
+        stg_tms__shipments.destination_state,
+        stg_tms__shipments.transport_mode,
+        stg_tms__shipments.ship_date,
+        stg_tms__shipments.weight_kg as tms_weight_kg,
+        stg_tms__shipments.delivered_at as tms_delivered_at,
         carrier_references.order_number is not null as has_carrier_events,
         coalesce(
             carrier_references.tracking_number_count > 1
@@ -85,16 +103,18 @@ joined as (
     from order_numbers
     left join stg_erp__orders
         on order_numbers.order_number = stg_erp__orders.order_number
-    left join stg_wms__shipment_confirmations
+    left join int_wms_shipment_confirmations_unioned
         on
             order_numbers.order_number
-            = stg_wms__shipment_confirmations.order_number
+            = int_wms_shipment_confirmations_unioned.order_number
     left join stg_tms__shipments
         on order_numbers.order_number = stg_tms__shipments.order_number
     left join carriers as tms_carrier
         on stg_tms__shipments.carrier_scac = tms_carrier.scac
     left join carriers as wms_carrier
-        on stg_wms__shipment_confirmations.carrier_scac = wms_carrier.scac
+        on
+            int_wms_shipment_confirmations_unioned.carrier_scac
+            = wms_carrier.scac
     full outer join carrier_references
         on order_numbers.order_number = carrier_references.order_number
 

@@ -30,9 +30,9 @@ int_proofs_of_delivery_unioned as (
 
 ),
 
-stg_wms__shipment_confirmations as (
+int_wms_shipment_confirmations_unioned as (
 
-    select * from {{ ref('stg_wms__shipment_confirmations') }}
+    select * from {{ ref('int_wms_shipment_confirmations_unioned') }}
 
 ),
 
@@ -110,7 +110,7 @@ joined as (
     from fct_shipments
     left join int_shipment_milestones_pivoted as milestones
         on fct_shipments.shipment_id = milestones.shipment_id
-    left join stg_wms__shipment_confirmations as wms
+    left join int_wms_shipment_confirmations_unioned as wms
         on fct_shipments.wms_shipment_id = wms.wms_shipment_id
     left join stg_tms__shipments as tms
         on fct_shipments.tms_shipment_id = tms.tms_shipment_id

@@ -21,9 +21,9 @@ int_carrier_events_normalised as (
 
 ),
 
-stg_wms__shipment_confirmations as (
+int_wms_shipment_confirmations_unioned as (
 
-    select * from {{ ref('stg_wms__shipment_confirmations') }}
+    select * from {{ ref('int_wms_shipment_confirmations_unioned') }}
     {{ landed_since(lookback_from) }}
 
 ),
@@ -60,10 +60,11 @@ warehouse_steps as (
     select
         confirmations.order_number,
         'wms' as source_system,
+        confirmations.source_channel,
         step.milestone,
         step.event_at,
         confirmations.loaded_at
-    from stg_wms__shipment_confirmations as confirmations
+    from int_wms_shipment_confirmations_unioned as confirmations
     cross join lateral (
         values
         ('order_released', confirmations.released_at),
@@ -79,6 +80,7 @@ lifecycle_events as (
     select
         order_number,
         source_system,
+        source_channel,
         milestone,
         event_at,
         cast(null as text) as tracking_number,
@@ -88,6 +90,7 @@ lifecycle_events as (
     select
         order_number,
         'tms' as source_system,
+        'api' as source_channel,
         'tendered' as milestone,
         tendered_at as event_at,
         carrier_reference as tracking_number,
@@ -98,6 +101,7 @@ lifecycle_events as (
     select
         order_number,
         'carrier_pod' as source_system,
+        'api' as source_channel,
         'pod_received' as milestone,
         pod_received_at as event_at,
         tracking_number,
@@ -120,6 +124,7 @@ final as (
         event_local_at,
         event_time_zone,
         'carrier' as source_system,
+        source_channel,
         source_standard,
         source_code,
         reason_code,
@@ -129,6 +134,9 @@ final as (
         publication_latency_minutes,
         loaded_at
     from int_carrier_events_normalised
+    -- An event whose instant is not determinable (no offset, no known zone)
+    -- stays in int_carrier_events_normalised for review.
+    where event_at is not null
     union all
     select
         {{ surrogate_key(['order_number', 'source_system', 'milestone']) }}
@@ -142,6 +150,7 @@ final as (
         cast(null as timestamp) as event_local_at,
         cast(null as text) as event_time_zone,
         source_system,
+        source_channel,
         'waybill' as source_standard,
         milestone as source_code,
         cast(null as text) as reason_code,

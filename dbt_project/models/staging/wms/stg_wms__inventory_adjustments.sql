@@ -1,8 +1,15 @@
+{#- Optional source: a WMS configured with CSV drops only (no WMS API)
+    has none; then this model is empty. -#}
 with
 
 source as (
 
-    select * from {{ source('wms', 'inventory_adjustments') }}
+    {{ optional_relation(source('wms', 'inventory_adjustments'), {
+        'natural_key': 'text',
+        'payload': 'jsonb',
+        'loaded_at': 'timestamptz',
+        'raw_id': 'bigint',
+    }) }}
 
 ),
 

@@ -1,8 +1,15 @@
+{#- Optional source: a WMS may send confirmations only as CSV drops
+    (wms_files); then this model is empty. -#}
 with
 
 source as (
 
-    select * from {{ source('wms', 'shipment_confirmations') }}
+    {{ optional_relation(source('wms', 'shipment_confirmations'), {
+        'natural_key': 'text',
+        'payload': 'jsonb',
+        'loaded_at': 'timestamptz',
+        'raw_id': 'bigint',
+    }) }}
 
 ),
 

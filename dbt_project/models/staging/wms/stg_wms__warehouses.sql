@@ -1,8 +1,15 @@
+{#- Optional source: a WMS configured with CSV drops only (no WMS API)
+    has none; then this model is empty. -#}
 with
 
 source as (
 
-    select * from {{ source('wms', 'warehouses') }}
+    {{ optional_relation(source('wms', 'warehouses'), {
+        'natural_key': 'text',
+        'payload': 'jsonb',
+        'loaded_at': 'timestamptz',
+        'raw_id': 'bigint',
+    }) }}
 
 ),
 
