@@ -67,6 +67,8 @@ def _point_connections_at(base_url: str) -> dict[str, str | None]:
         spec = {"conn_type": "http", "host": f"{base_url}/{prefix}"}
         if conn_id == "erp_api":
             spec["password"] = TOKEN
+        if conn_id == "crm_api":  # ingest_crm runs with the other systems
+            spec["password"] = "sandbox-crm-secret"
         os.environ[name] = json.dumps(spec)
     return saved
 

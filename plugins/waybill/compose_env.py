@@ -33,6 +33,7 @@ SECRETS: dict[str, str] = {
     "WAREHOUSE_WEBHOOK_PASSWORD": "token",
     "WAREHOUSE_QUALITY_PASSWORD": "token",
     "WAREHOUSE_ANALYST_PASSWORD": "token",
+    "WAREHOUSE_CRM_PASSWORD": "token",
     "SANDBOX_ERP_TOKEN": "token",
     "WEBHOOK_SECRET_PARCELCO": "token",
     "WEBHOOK_SECRET_SWIFTEX": "token",

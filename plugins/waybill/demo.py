@@ -63,7 +63,7 @@ def run_demo(seed: int, shipments: int, faults: float = 0.0, days: int = 2) -> i
     with sandbox(seed, shipments, faults, token, days=days, ledger=ledger) as (base_url, clock):
         _point_connections_at(base_url, token)
         dag_ids = [f"ingest_{name}" for name in systems()]
-        dag_ids += ["transform_warehouse", "post_billing"]
+        dag_ids += ["transform_warehouse", "post_billing", "sync_crm"]
         for day in range(days + 1):
             if day:
                 clock = _advance_clock(base_url, token, TICK_HOURS)
@@ -214,6 +214,8 @@ def sandbox(
     log_path = demo_dir() / "sandbox.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     ledger.unlink(missing_ok=True)
+    crm_ledger = ledger.with_name("crm_ledger.jsonl")
+    crm_ledger.unlink(missing_ok=True)
     command = [
         str(Path(sys.executable).with_name("waybill")),
         "sandbox",
@@ -228,6 +230,8 @@ def sandbox(
         str(faults),
         "--ledger",
         str(ledger),
+        "--crm-ledger",
+        str(crm_ledger),
         "--clock",
         f"END-{days * TICK_HOURS}h",
     ]
@@ -303,7 +307,10 @@ SANDBOX_PREFIXES = {
     "parcelco_api": "carriers/parcelco",
     "swiftex_api": "carriers/swiftex",
     "ridgeline_api": "carriers/ridgeline",
+    "crm_api": "crm",
 }
+# The sandbox CRM's client credentials (its defaults; not a secret of any real system).
+SANDBOX_CRM_CLIENT = {"client_id": "waybill", "client_secret": "sandbox-crm-secret"}
 
 
 def demo_inbound_dir() -> Path:
@@ -319,9 +326,12 @@ def sandbox_connections(base_url: str, erp_token: str) -> dict[str, str]:
     """
     variables = {}
     for conn_id, prefix in SANDBOX_PREFIXES.items():
-        spec: dict[str, str] = {"conn_type": "http", "host": f"{base_url}/{prefix}"}
+        spec: dict[str, Any] = {"conn_type": "http", "host": f"{base_url}/{prefix}"}
         if conn_id == "erp_api":
             spec["password"] = erp_token
+        if conn_id == "crm_api":
+            spec["password"] = SANDBOX_CRM_CLIENT["client_secret"]
+            spec["extra"] = {"client_id": SANDBOX_CRM_CLIENT["client_id"]}
         variables[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(spec)
     return variables
 

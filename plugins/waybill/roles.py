@@ -36,17 +36,19 @@ if TYPE_CHECKING:
     import psycopg
 
 # Bump when the grants below change, so every warehouse is migrated again.
-MIGRATION_VERSION = "3"  # 3: raw.carrier_events, updatable by the loader
+MIGRATION_VERSION = "5"  # 3: raw.carrier_events, updatable by the loader; 4: the crm role
 RAW_SCHEMAS = ("raw", "ops")
 DBT_SCHEMAS = ("staging", "intermediate", "marts", "snapshots", "reference")
 # Each include/ddl file's tables are written by one role; a new file must be named here.
-DDL_WRITERS = {"ops.sql": "loader", "billing.sql": "poster"}
+DDL_WRITERS = {"ops.sql": "loader", "billing.sql": "poster", "crm.sql": "crm"}
 READERS = {
     "transformer": ("raw", "ops"),
     # staging: billing reads the ERP's resolved disputes from staging.stg_erp__disputes.
     "poster": ("ops", "marts", "staging"),
     "quality": ("ops", "marts", "intermediate"),
     "analyst": ("marts",),
+    # The CRM sync sends the marts' customer-visible status and cases (disputes from staging).
+    "crm": ("ops", "marts", "staging"),
 }
 # Roles that use temporary tables (COPY staging, dbt incremental merges, GX queries).
 TEMP_USERS = ("loader", "transformer", "poster", "quality")
@@ -377,5 +379,5 @@ def _grants(conn: psycopg.Connection, names: dict[str, str], admin: str) -> None
                 t=sql.Identifier("ops", table),
                 r=to(writer),
             )
-    run("grant insert on ops.dead_letters to {r}", r=to("webhook"))
-    run("grant select (dead_letter_key) on ops.dead_letters to {r}", r=to("webhook"))
+    run("grant insert on ops.dead_letters to {r}", r=to("webhook", "crm"))
+    run("grant select (dead_letter_key) on ops.dead_letters to {r}", r=to("webhook", "crm"))

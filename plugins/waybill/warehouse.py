@@ -46,6 +46,7 @@ ROLES = {
     "webhook": "waybill_webhook",
     "quality": "waybill_quality",
     "analyst": "waybill_analyst",
+    "crm": "waybill_crm",
 }
 ROLE_PASSWORDS_FILE = "warehouse-roles.json"
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from waybill_sandbox import admin, carriers, erp, tms, wms
+from waybill_sandbox import admin, carriers, crm, erp, tms, wms
 from waybill_sandbox.faults import FaultConfig
 from waybill_sandbox.state import SandboxState
 from waybill_sandbox.timefmt import iso_utc
@@ -36,11 +36,15 @@ def create_app(
     inbound: Path | None = None,
     clock: int | None = None,
     ledger: Path | None = None,
+    crm_ledger: Path | None = None,
+    crm_rate_limit: float = 0.0,
 ) -> FastAPI:
     """Build the sandbox app serving ``world`` as of ``clock`` (epoch seconds, default the
     world's horizon; ``POST /admin/clock`` moves it forward).
 
-    ``ledger``: a file the ERP appends one JSON line to per accepted document.
+    ``ledger``: a file the ERP appends one JSON line to per accepted document;
+    ``crm_ledger``: the CRM's (one line per accepted write); ``crm_rate_limit``: CRM records
+    written per second (0 = off).
 
     ``erp_token`` (else env ``WAYBILL_SANDBOX_ERP_TOKEN``, else ``sandbox-erp-token``) has
     full scope; ``sandbox-readonly-token`` may only read. ``erp_rate_limit`` caps invoice
@@ -125,4 +129,7 @@ def create_app(
     app.include_router(tms.build_router(state))
     app.include_router(carriers.build_router(state))
     app.include_router(admin.build_router(state))
+    app.include_router(
+        crm.build_router(crm.CrmState(state, rate_limit=crm_rate_limit, ledger=crm_ledger))
+    )
     return app

@@ -69,6 +69,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         inbound=inbound,
         clock=clock,
         ledger=Path(args.ledger) if args.ledger else None,
+        crm_ledger=Path(args.crm_ledger) if args.crm_ledger else None,
+        crm_rate_limit=args.crm_rate_limit,
     )
     print(
         f"waybill sandbox: seed={world.seed} shipments={world.n} clock={iso_utc(clock)} "
@@ -96,7 +98,13 @@ def cmd_truth(args: argparse.Namespace) -> int:
     world = _world(args)
     if args.tick_hours <= 0:
         raise ValueError(f"--tick-hours: must be positive, got {args.tick_hours}")
-    options = {"clock": resolve_clock(world, args.clock), "tick_hours": args.tick_hours}
+    if args.missing_pod_hours < 0:
+        raise ValueError(f"--missing-pod-hours: must be >= 0, got {args.missing_pod_hours}")
+    options = {
+        "clock": resolve_clock(world, args.clock),
+        "tick_hours": args.tick_hours,
+        "missing_pod_hours": args.missing_pod_hours,
+    }
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
             write_truth(world, fh, _faults(args), **options)
@@ -179,6 +187,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--ledger", default=None, help="append one JSON line per accepted ERP document here"
     )
+    serve.add_argument(
+        "--crm-ledger", default=None, help="append one JSON line per accepted CRM write here"
+    )
+    serve.add_argument(
+        "--crm-rate-limit",
+        type=float,
+        default=0.0,
+        help="CRM records written per second, 429 beyond (default 0 = off)",
+    )
     serve.set_defaults(func=_guarded(cmd_serve))
 
     generate = sub.add_parser("generate", help="write the file feeds (X12, CSV) to a folder")
@@ -197,6 +214,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=24.0,
         help="the billing oracle runs every H hours from --clock to the horizon (default 24)",
+    )
+    truth.add_argument(
+        "--missing-pod-hours",
+        type=float,
+        default=48.0,
+        help="a CRM case for a missing POD once delivered this many hours ago (default 48)",
     )
     truth.set_defaults(func=_guarded(cmd_truth))
 

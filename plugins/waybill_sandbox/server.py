@@ -68,12 +68,15 @@ def running_sandbox(
     changes: float = 0.0,
     clock: int | str | None = None,
     ledger: Path | None = None,
+    crm_ledger: Path | None = None,
+    crm_rate_limit: float = 0.0,
 ) -> Iterator[str]:
     """Serve a fresh sandbox on 127.0.0.1 (a free port when ``port`` is 0) and yield its base URL.
 
     ``webhook_secrets``: :func:`create_app`'s.
     ``clock``: epoch seconds or ``"START"``/``"END"``/an ISO-8601 instant (default END, the
-    horizon); ``changes``: the post-delivery change rate; ``ledger``: the ERP's ledger file.
+    horizon); ``changes``: the post-delivery change rate; ``ledger``: the ERP's ledger file;
+    ``crm_ledger``/``crm_rate_limit``: the CRM's ledger file and records-per-second limit.
 
     Waits until ``/health`` answers; stops uvicorn and joins its thread on exit.
     Raises ``RuntimeError`` if the server does not come up within ``startup_timeout`` seconds.
@@ -92,6 +95,8 @@ def running_sandbox(
         webhook_secrets=webhook_secrets,
         clock=resolve_clock(world, clock),
         ledger=ledger,
+        crm_ledger=crm_ledger,
+        crm_rate_limit=crm_rate_limit,
     )
     port = port or free_port()
     config = uvicorn.Config(

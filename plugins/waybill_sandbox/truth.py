@@ -13,6 +13,7 @@ from typing import TextIO
 
 from waybill_sandbox.billing_oracle import oracle_ticks, ridgeline_event_release, simulate
 from waybill_sandbox.carrier_json import pod_record_key
+from waybill_sandbox.crm_world import DEFAULT_MISSING_POD_HOURS, case_exceptions, customer_status
 from waybill_sandbox.faults import FaultConfig
 from waybill_sandbox.files import csv_rows_for
 from waybill_sandbox.lifecycle import pod_publications
@@ -34,15 +35,16 @@ def shipment_truth(
     world: World,
     ticks: list[int] | None = None,
     ridgeline_release: dict[tuple[str, int], int | None] | None = None,
+    missing_pod_hours: float = DEFAULT_MISSING_POD_HOURS,
 ) -> dict:
     """The truth record of one shipment (``ticks``: the billing oracle's run times, default one
-    run at the horizon)."""
+    run at the horizon; the CRM sync is expected at the same runs)."""
     reasons = s.hold_reasons(world.as_of)
     delivered = s.delivered_at is not None
     on_time = s.is_on_time
     invoiced = s.carrier_invoiced_cents if s.carrier_invoices else None
     lane = f"{s.warehouse_id}-{s.dest[1]}"
-    return {
+    record = {
         "order_number": s.order_number,
         "wms_shipment_id": s.wms_shipment_id,
         "tms_shipment_id": s.tms_shipment_id,
@@ -77,6 +79,33 @@ def shipment_truth(
         else None,
         "weight_kg": s.weight_kg,
         **lifecycle_truth(s, ticks or [world.as_of], ridgeline_release),
+    }
+    record.update(crm_truth(s, record, ticks or [world.as_of], missing_pod_hours))
+    return record
+
+
+def crm_truth(s: Shipment, record: dict, ticks: list[int], missing_pod_hours: float) -> dict:
+    """The CRM part of a shipment's truth: its customer-visible status at the last run and the
+    cases it deserves — one per exception seen at any run (a case is never opened twice)."""
+    plan = s.dispute if any(d["raised"] for d in record["disputes"]) else None
+    cases: set[str] = set()
+    for at in ticks:
+        dispute_open = (
+            plan is not None
+            and plan.raise_at <= at
+            and (plan.resolve_at is None or plan.resolve_at > at)
+        )
+        cases.update(
+            case_exceptions(s, at, missing_pod_hours=missing_pod_hours, dispute_open=dispute_open)
+        )
+    order = ("delay", "damage", "loss", "missing_pod", "billing_hold", "dispute")
+    return {
+        "customer_status": customer_status(s, ticks[-1]),
+        "crm_cases": [
+            {"external_id": f"{s.order_number}:{name}", "exception": name}
+            for name in order
+            if name in cases
+        ],
     }
 
 
@@ -168,11 +197,13 @@ def write_truth(
     *,
     clock: int | None = None,
     tick_hours: float = 24.0,
+    missing_pod_hours: float = DEFAULT_MISSING_POD_HOURS,
 ) -> None:
     """Write the truth JSON of ``world`` to ``out`` in one streamed pass over the shipments.
 
     The billing oracle (``net_billable_amount``, ``expected_documents``) runs at ``clock``
-    (default the horizon) and every ``tick_hours`` after it.
+    (default the horizon) and every ``tick_hours`` after it; the CRM cases (``crm_cases``) are
+    those a sync at the same runs opens, a missing POD once ``missing_pod_hours`` old.
     """
     faults = faults or FaultConfig()
     first_tick = world.as_of if clock is None else clock
@@ -185,6 +216,8 @@ def write_truth(
     counts: dict[str, int] = defaultdict(int)
     malformed: list[dict] = []
     totals: dict[str, int] = defaultdict(int)
+    crm_cases: dict[str, int] = defaultdict(int)
+    crm_statuses: dict[str, int] = defaultdict(int)
 
     head = {
         "truth_version": TRUTH_VERSION,
@@ -232,7 +265,10 @@ def write_truth(
                     }
                 )
         add_x12(batcher.add(s))
-        rec = shipment_truth(s, world, ticks, ridgeline_release)
+        rec = shipment_truth(s, world, ticks, ridgeline_release, missing_pod_hours)
+        for case in rec["crm_cases"]:
+            crm_cases[case["exception"]] += 1
+        crm_statuses[rec["customer_status"]] += 1
         out.write(("" if first else ",\n") + json.dumps(rec, separators=(",", ":")))
         first = False
         c = carriers[s.carrier.carrier_code]
@@ -359,6 +395,12 @@ def write_truth(
             "billable_amount_by_currency": {
                 k: money(v) for k, v in sorted(billable_by_currency.items())
             },
+        },
+        "crm": {
+            "missing_pod_hours": missing_pod_hours,
+            "cases": sum(crm_cases.values()),
+            "cases_by_exception": dict(sorted(crm_cases.items())),
+            "customer_statuses": dict(sorted(crm_statuses.items())),
         },
         "lanes": lane_out,
         "inventory": {

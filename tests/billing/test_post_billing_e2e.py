@@ -69,6 +69,8 @@ def world(own_warehouse, clean_warehouse, airflow_db, monkeypatch, tmp_path):
             spec = {"conn_type": "http", "host": f"{base_url}/{prefix}"}
             if conn_id == "erp_api":
                 spec["password"] = TOKEN
+            if conn_id == "crm_api":  # ingest_crm runs with the other systems
+                spec["password"] = "sandbox-crm-secret"
             monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(spec))
         for dag_id in [f"ingest_{name}" for name in systems()] + ["transform_warehouse"]:
             run_dag(dag_id, retries=False)

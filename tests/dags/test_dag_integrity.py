@@ -33,7 +33,9 @@ def test_dag_id_is_the_file_stem(bag) -> None:
         assert dag.dag_id == dag.fileloc.rsplit("/", 1)[-1].removesuffix(".py")
 
 
-@pytest.mark.parametrize("dag_id", ["ingest_erp", "transform_warehouse", "post_billing"])
+@pytest.mark.parametrize(
+    "dag_id", ["ingest_erp", "transform_warehouse", "post_billing", "ingest_crm", "sync_crm"]
+)
 def test_expected_dags_exist(bag, dag_id: str) -> None:
     assert dag_id in bag.dag_ids
 
@@ -61,6 +63,7 @@ def test_dags_are_linked_by_assets(bag) -> None:
     assert produced <= _asset_names(transform.timetable.asset_condition)
     published = {o.name for t in transform.tasks for o in t.outlets}
     assert _asset_names(billing.timetable.asset_condition) <= published
+    assert _asset_names(bag.dags["sync_crm"].timetable.asset_condition) <= published
 
 
 def test_runner_uses_the_same_dags(bag) -> None:
