@@ -23,13 +23,14 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 setup: $(STAMP) dbt_project/target/manifest.json
 
+# pip -qq: errors only, so a fresh clone's `make demo` stays a screenful (pip check speaks only on failure).
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
-	$(BIN)/pip install --quiet --no-deps -e .
-	$(BIN)/pip check
+	$(BIN)/pip install --quiet --quiet --upgrade pip
+	$(BIN)/pip install --quiet --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --quiet --no-deps -e .
+	@$(BIN)/pip check >/dev/null || $(BIN)/pip check
 	@touch $@
 
 # cosmos renders transform_warehouse from the manifest, so DAG parsing never runs dbt.

@@ -14,6 +14,7 @@ summary, the ERP ledger and the logs to ``build/reports/demo/``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import secrets
@@ -23,7 +24,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import requests
 
@@ -49,61 +50,45 @@ def run_demo(seed: int, shipments: int, faults: float = 0.0, days: int = 2) -> i
     it drops nothing and adds to what is there.
     """
     embedded = "WAREHOUSE_URL" not in os.environ
-    runtime.apply()
-    from waybill.orchestration.runner import DagRunFailed, ensure_airflow_db, run_dag
-    from waybill.sources import systems
-
-    if embedded:
-        _reset_warehouse()
-    ensure_airflow_db()
+    log_path = demo_dir() / "airflow.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.unlink(missing_ok=True)
+    print(
+        f"Waybill demo: seed {seed}, {shipments} shipments, {days} simulated days, faults {faults}"
+        f" (Airflow and dbt logs: {log_path})",
+        flush=True,
+    )
     runs: list[dict[str, Any]] = []
     token = secrets.token_urlsafe(24)
     ledger = demo_dir() / "erp_ledger.jsonl"
     failed = None
-    with sandbox(seed, shipments, faults, token, days=days, ledger=ledger) as (base_url, clock):
-        _point_connections_at(base_url, token)
-        dag_ids = [f"ingest_{name}" for name in systems()]
-        dag_ids += ["transform_warehouse", "post_billing", "sync_crm"]
-        for day in range(days + 1):
-            if day:
-                clock = _advance_clock(base_url, token, TICK_HOURS)
-            for dag_id in dag_ids:
-                started = time.monotonic()
-                try:
-                    dag_run = run_dag(dag_id)
-                    state = dag_run.state
-                except DagRunFailed as exc:
-                    state, failed = "failed", str(exc)
-                runs.append(
-                    {
-                        "day": day,
-                        "clock": clock,
-                        "dag_id": dag_id,
-                        "state": str(state),
-                        "seconds": round(time.monotonic() - started, 1),
-                    }
-                )
+    with output_to(log_path) as terminal:
+        runtime.apply()
+        from waybill.orchestration.runner import ensure_airflow_db
+        from waybill.sources import systems
+
+        if embedded:
+            _reset_warehouse()
+        ensure_airflow_db()
+        with sandbox(seed, shipments, faults, token, days=days, ledger=ledger) as (base_url, clock):
+            _point_connections_at(base_url, token)
+            dag_ids = [f"ingest_{name}" for name in systems()]
+            dag_ids += ["transform_warehouse", "post_billing", "sync_crm"]
+            for day in range(days + 1):
+                if day:
+                    clock = _advance_clock(base_url, token, TICK_HOURS)
+                for dag_id in dag_ids:
+                    record, failed = _run_reported(dag_id, day, clock, terminal)
+                    runs.append(record)
+                    if failed:
+                        break
                 if failed:
                     break
-            if failed:
-                break
-        if not failed:
-            started = time.monotonic()
-            try:
-                state = run_dag("reconcile_billing").state
-            except DagRunFailed as exc:
-                state, failed = "failed", str(exc)
-            runs.append(
-                {
-                    "day": days,
-                    "clock": clock,
-                    "dag_id": "reconcile_billing",
-                    "state": str(state),
-                    "seconds": round(time.monotonic() - started, 1),
-                }
-            )
-        erp_invoices = _erp_invoices(base_url, token)
-    summary = collect_summary(runs, erp_invoices, seed=seed, shipments=shipments)
+            if not failed:
+                record, failed = _run_reported("reconcile_billing", days, clock, terminal)
+                runs.append(record)
+            erp_invoices = _erp_invoices(base_url, token)
+        summary = collect_summary(runs, erp_invoices, seed=seed, shipments=shipments)
     summary.update({"days": days, "faults": faults, "tick_hours": TICK_HOURS})
     summary["ledger_vs_truth"] = ledger_vs_truth(
         ledger,
@@ -113,12 +98,12 @@ def run_demo(seed: int, shipments: int, faults: float = 0.0, days: int = 2) -> i
         clock=runs[0]["clock"] if runs else None,
     )
     report_dir = write_reports(summary)
-    print(render_summary(summary))
+    print(render_summary(summary, streamed=True))
     print(f"reports: {report_dir}")
     docs = generate_dbt_docs()
     print(f"dbt docs: {docs}" if docs else "dbt docs: not generated (see dbt-docs.log)")
     if failed:
-        print(f"demo failed: {failed}", file=sys.stderr)
+        print(f"demo failed: {failed} (the task logs: {log_path})", file=sys.stderr)
         return 1
     if summary["ledger_vs_truth"].get("mismatched"):
         print("demo failed: the ERP ledger does not net to the truth", file=sys.stderr)
@@ -184,16 +169,22 @@ def ledger_vs_truth(
 
 
 @contextlib.contextmanager
-def output_to(log_path: Path) -> Iterator[None]:
-    """Append everything written to this process's stdout/stderr (file descriptors 1 and 2) to ``log_path``."""
+def output_to(log_path: Path) -> Iterator[TextIO]:
+    """Append everything written to this process's stdout/stderr to ``log_path``; yield the terminal.
+
+    Redirects file descriptors 1 and 2, so Airflow's and dbt's loggers, warnings and child
+    processes all land in the log whatever stream object they hold. The yielded stream writes to
+    the original stdout (line-buffered), for the progress lines the demo prints as it runs.
+    """
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
+    terminal = os.fdopen(os.dup(saved[0]), "w", buffering=1)
     with log_path.open("a") as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         try:
-            yield
+            yield terminal
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -201,6 +192,80 @@ def output_to(log_path: Path) -> Iterator[None]:
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
+            terminal.close()
+
+
+def _run_reported(
+    dag_id: str, day: int, clock: str, terminal: TextIO
+) -> tuple[dict[str, Any], str | None]:
+    """Run ``dag_id`` once; print a progress line to ``terminal`` per dbt task group (for
+    ``transform_warehouse``) as each finishes, then one for the run. Returns the run's record
+    for the summary and the failure message (None when it succeeded)."""
+    from waybill.orchestration.runner import DagRunFailed, group_progress, run_dag
+
+    failed = None
+    started = time.monotonic()
+
+    def group_line(group: str, states: dict[str, int], seconds: float) -> None:
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+        print(f"  day {day}    dbt {group:<18} {counts:<22} {seconds:>6.1f}s", file=terminal)
+
+    group_of = dbt_task_group if dag_id == "transform_warehouse" else _no_group
+    with group_progress(dag_id, group_of, group_line):
+        try:
+            state = str(run_dag(dag_id).state)
+        except DagRunFailed as exc:
+            state, failed = "failed", str(exc)
+    record = {
+        "day": day,
+        "clock": clock,
+        "dag_id": dag_id,
+        "state": state,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    print(run_line(record), file=terminal)
+    return record, failed
+
+
+def run_line(record: dict[str, Any]) -> str:
+    """One DAG run as the line the demo prints and ``summary.md`` lists."""
+    return (
+        f"  day {record.get('day', 0)}  {record['dag_id']:<22} {record['state']:<8}"
+        f" {record['seconds']:>6}s"
+    )
+
+
+def _no_group(task_id: str) -> str | None:
+    return None
+
+
+def dbt_task_group(task_id: str) -> str | None:
+    """The dbt layer a ``transform_warehouse`` task builds, the demo's progress group: the model's
+    folder under ``models/`` (``staging``, ``intermediate``, ``marts``), ``seeds``, ``snapshots``
+    or ``tests``; ``other`` for a task of the dbt group that builds no one node; None outside it.
+    """
+    if not task_id.startswith("dbt."):
+        return None
+    name = task_id.split(".", 1)[1]
+    match = max((n for n in _dbt_layers() if name.startswith(n)), key=len, default=None)
+    return _dbt_layers()[match] if match else "other"
+
+
+@functools.cache
+def _dbt_layers() -> dict[str, str]:
+    """dbt node name → its layer, from the project's manifest (empty when it was never parsed)."""
+    manifest = runtime.DBT_PROJECT_DIR / "target" / "manifest.json"
+    if not manifest.exists():
+        return {}
+    layers = {}
+    for node in json.loads(manifest.read_text())["nodes"].values():
+        kind = node["resource_type"]
+        fqn = node.get("fqn") or []
+        if kind == "model":
+            layers[node["name"]] = fqn[1] if len(fqn) > 2 else "models"
+        elif kind in ("seed", "snapshot", "test"):
+            layers[node["name"]] = f"{kind}s"
+    return layers
 
 
 @contextlib.contextmanager
@@ -519,8 +584,10 @@ def write_reports(summary: dict[str, Any]) -> Path:
     return folder
 
 
-def render_summary(summary: dict[str, Any]) -> str:
-    """Render the summary as the few lines ``make demo`` prints."""
+def render_summary(summary: dict[str, Any], *, streamed: bool = False) -> str:
+    """Render the summary as ``summary.md`` holds it, or (``streamed``) as ``make demo`` prints it
+    after its progress lines: without the DAG runs already printed, the raw tables and dbt models
+    condensed to a few lines."""
     lines = [
         "",
         f"Waybill demo (seed {summary['seed']}, {summary['shipments']} shipments,"
@@ -528,15 +595,27 @@ def render_summary(summary: dict[str, Any]) -> str:
         f" faults {summary.get('faults', 0)})",
         "",
     ]
-    lines += [
-        f"  day {r.get('day', 0)}  {r['dag_id']:<22} {r['state']:<8} {r['seconds']:>6}s"
-        for r in summary["dag_runs"]
-    ]
-    lines.append("")
+    if not streamed:
+        lines += [run_line(r) for r in summary["dag_runs"]]
+        lines.append("")
     lines.append(f"  rows landed in raw: {sum(summary['raw'].values())}")
-    lines += [f"    raw.{name}: {count}" for name, count in summary["raw"].items()]
+    if streamed:
+        landed = [f"{name} {count}" for name, count in summary["raw"].items() if count]
+        lines += _wrapped(landed, indent="    ")
+    else:
+        lines += [f"    raw.{name}: {count}" for name, count in summary["raw"].items()]
     lines.append(f"  dead letters: {summary['dead_letters']}")
-    lines.append(f"  dbt models built: {len(summary['models'])} ({', '.join(summary['models'])})")
+    if streamed:
+        schemas: dict[str, int] = {}
+        for model in summary["models"]:
+            schema = model.split(".", 1)[0]
+            schemas[schema] = schemas.get(schema, 0) + 1
+        per_schema = ", ".join(f"{schema} {n}" for schema, n in schemas.items())
+        lines.append(f"  dbt models built: {len(summary['models'])} ({per_schema})")
+    else:
+        lines.append(
+            f"  dbt models built: {len(summary['models'])} ({', '.join(summary['models'])})"
+        )
     checks = summary["checks"]
     if checks:
         lines.append(
@@ -575,3 +654,16 @@ def render_summary(summary: dict[str, Any]) -> str:
             " shipments net to the truth's net_billable_amount"
         )
     return "\n".join(lines)
+
+
+def _wrapped(items: list[str], *, indent: str, width: int = 100) -> list[str]:
+    """``items`` joined with `` · `` into lines of at most ``width`` characters."""
+    lines: list[str] = []
+    line = ""
+    for item in items:
+        candidate = f"{line} · {item}" if line else item
+        if line and len(indent) + len(candidate) > width:
+            lines.append(indent + line)
+            candidate = item
+        line = candidate
+    return [*lines, indent + line] if line else lines

@@ -6,16 +6,19 @@ Airflow reads its configuration at import time.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from waybill import runtime
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
     from datetime import datetime
 
     from airflow.models.dagrun import DagRun
@@ -93,3 +96,109 @@ def failed_tasks(dag_run: DagRun) -> list[str]:
             for ti in instances
             if ti.state not in ("success", "skipped")
         ]
+
+
+FINISHED = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
+
+
+@contextlib.contextmanager
+def group_progress(
+    dag_id: str,
+    group_of: Callable[[str], str | None],
+    emit: Callable[[str, dict[str, int], float], None],
+    *,
+    poll_s: float = 1.0,
+) -> Iterator[None]:
+    """Report each task group of the next run of ``dag_id`` as it finishes, while the block runs.
+
+    ``group_of(task_id)`` names a task's group (None: not reported). Once every task instance of
+    a group has finished, ``emit(group, {state: count}, seconds)`` is called once, from a
+    background thread that polls Airflow's metadata DB; groups still open when the block ends are
+    reported then. Works for any executor: it only reads task instance states.
+    """
+    after = _newest_run_id(dag_id)
+    reported: set[str] = set()
+    stop = threading.Event()
+
+    def poll() -> None:
+        for group, states, seconds in _finished_groups(dag_id, after, group_of, reported):
+            reported.add(group)
+            emit(group, states, seconds)
+
+    def loop() -> None:
+        while not stop.wait(poll_s):
+            with contextlib.suppress(Exception):  # a poll that fails is retried on the next tick
+                poll()
+
+    thread = threading.Thread(target=loop, name=f"progress-{dag_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        with contextlib.suppress(Exception):
+            poll()
+
+
+def _newest_run_id(dag_id: str) -> int:
+    """The highest DagRun id of ``dag_id`` so far (0 when it never ran)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    with create_session() as session:
+        return session.scalar(select(func.max(DagRun.id)).where(DagRun.dag_id == dag_id)) or 0
+
+
+def _finished_groups(
+    dag_id: str, after: int, group_of: Callable[[str], str | None], reported: set[str]
+) -> list[tuple[str, dict[str, int], float]]:
+    """The groups of the newest run of ``dag_id`` (DagRun id above ``after``) whose task
+    instances have all finished and that are not in ``reported``, in the order they finished."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        run = session.scalars(
+            select(DagRun)
+            .where(DagRun.dag_id == dag_id, DagRun.id > after)
+            .order_by(DagRun.id.desc())
+            .limit(1)
+        ).first()
+        if run is None:
+            return []
+        run_id = run.run_id
+        rows = session.execute(
+            select(
+                TaskInstance.task_id,
+                TaskInstance.state,
+                TaskInstance.start_date,
+                TaskInstance.end_date,
+            ).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
+        ).all()
+    groups: dict[str, list[Any]] = {}
+    for row in rows:
+        group = group_of(row.task_id)
+        if group is not None and group not in reported:
+            groups.setdefault(group, []).append(row)
+    done = []
+    for group, members in groups.items():
+        if not all(_state(m) in FINISHED for m in members):
+            continue
+        states: dict[str, int] = {}
+        for m in members:
+            states[_state(m)] = states.get(_state(m), 0) + 1
+        starts = [m.start_date for m in members if m.start_date]
+        ends = [m.end_date for m in members if m.end_date]
+        seconds = (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0
+        done.append((max(ends).timestamp() if ends else 0.0, group, states, seconds))
+    done.sort(key=lambda item: item[0])
+    return [(group, states, seconds) for _, group, states, seconds in done]
+
+
+def _state(row: Any) -> str:
+    """A task instance state as its plain value (``success``), whatever enum the ORM returns."""
+    return str(getattr(row.state, "value", row.state))
