@@ -6,9 +6,11 @@ its own ledger; points the Airflow connections at it (unless they are already se
 and after each simulated day (the sandbox clock advanced by 24 h), runs every ingestion DAG,
 ``transform_warehouse`` and ``post_billing`` with ``dag.test()``, so the world changes after
 billing (late charges, re-weighs, cancellations, POD reversals, disputes) and the run shows
-amendments and credit notes. Finally ``reconcile_billing``, and the ERP's ledger netted per
-shipment against the sandbox's truth for the same seed, scale, clock and days. Writes the
-summary, the ERP ledger and the logs to ``build/reports/demo/``.
+amendments and credit notes. Finally ``reconcile_billing`` and ``pipeline_health``, and the
+ERP's ledger netted per shipment against the sandbox's truth for the same seed, scale, clock
+and days. Prints one line per DAG run (and per dbt layer) as it runs, then the summary; writes
+the summary, the ERP ledger and every Airflow and dbt log line (``airflow.log``) to
+``build/reports/demo/``.
 """
 
 from __future__ import annotations
@@ -84,9 +86,10 @@ def run_demo(seed: int, shipments: int, faults: float = 0.0, days: int = 2) -> i
                         break
                 if failed:
                     break
-            if not failed:
-                record, failed = _run_reported("reconcile_billing", days, clock, terminal)
-                runs.append(record)
+            for dag_id in ("reconcile_billing", "pipeline_health"):
+                if not failed:
+                    record, failed = _run_reported(dag_id, days, clock, terminal)
+                    runs.append(record)
             erp_invoices = _erp_invoices(base_url, token)
         summary = collect_summary(runs, erp_invoices, seed=seed, shipments=shipments)
     summary.update({"days": days, "faults": faults, "tick_hours": TICK_HOURS})

@@ -40,7 +40,12 @@ MIGRATION_VERSION = "5"  # 3: raw.carrier_events, updatable by the loader; 4: th
 RAW_SCHEMAS = ("raw", "ops")
 DBT_SCHEMAS = ("staging", "intermediate", "marts", "snapshots", "reference")
 # Each include/ddl file's tables are written by one role; a new file must be named here.
-DDL_WRITERS = {"ops.sql": "loader", "billing.sql": "poster", "crm.sql": "crm"}
+DDL_WRITERS = {
+    "ops.sql": "loader",
+    "billing.sql": "poster",
+    "crm.sql": "crm",
+    "health.sql": "transformer",  # pipeline_health runs dbt source freshness as the transformer
+}
 READERS = {
     "transformer": ("raw", "ops"),
     # staging: billing reads the ERP's resolved disputes from staging.stg_erp__disputes.

@@ -96,7 +96,7 @@ def test_a_default_demo_prints_under_the_line_budget():
     dag_ids = [f"ingest_{name}" for name in systems()]
     dag_ids += ["transform_warehouse", "post_billing", "sync_crm"]
     layers = set(demo._dbt_layers().values())
-    progress = (days + 1) * (len(dag_ids) + len(layers)) + 1  # + reconcile_billing
+    progress = (days + 1) * (len(dag_ids) + len(layers)) + 2  # + reconcile, pipeline_health
     summary = _default_size_summary(days)
     printed = demo.render_summary(summary, streamed=True).splitlines()
     header_and_footer = 1 + 2  # the opening line; reports and dbt docs paths
