@@ -202,7 +202,7 @@ def _run_reported(
     dag_id: str, day: int, clock: str, terminal: TextIO
 ) -> tuple[dict[str, Any], str | None]:
     """Run ``dag_id`` once; print a progress line to ``terminal`` per dbt task group (for
-    ``transform_warehouse``) as each finishes, then one for the run. Returns the run's record
+    ``transform_warehouse``) as each finishes (how far into the run), then one for the run. Returns the run's record
     for the summary and the failure message (None when it succeeded)."""
     from waybill.orchestration.runner import DagRunFailed, group_progress, run_dag
 
@@ -211,7 +211,7 @@ def _run_reported(
 
     def group_line(group: str, states: dict[str, int], seconds: float) -> None:
         counts = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
-        print(f"  day {day}    dbt {group:<18} {counts:<22} {seconds:>6.1f}s", file=terminal)
+        print(f"  day {day}    dbt {group:<18} {counts:<22} done at {seconds:.0f}s", file=terminal)
 
     group_of = dbt_task_group if dag_id == "transform_warehouse" else _no_group
     with group_progress(dag_id, group_of, group_line):

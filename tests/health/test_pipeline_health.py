@@ -4,13 +4,11 @@ their sources."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
 
 from waybill import runtime, warehouse
-from waybill.health.alerts import ingest_run_late
 from waybill.health.freshness import SourceFreshness
 from waybill.health.store import write_source_health
 from waybill.load.copy import load_batch
@@ -121,15 +119,26 @@ def test_last_successful_run_is_the_newest_run_airflow_reports_successful(health
     assert health["erp.orders"]["last_successful_run_id"] is None  # Airflow knows no such run
 
 
-def test_ingest_dags_have_a_deadline_that_names_their_sources():
+def test_a_failing_ingest_task_names_its_late_source():
+    from types import SimpleNamespace
+
     from waybill.orchestration.runner import dag_bag
 
-    dag = dag_bag().dags["ingest_carriers"]
-    (deadline,) = dag.deadline
-    assert deadline.callback.path == "waybill.health.alerts.ingest_run_late"
-    assert {"parcelco", "swiftex", "ridgeline"} <= set(deadline.callback.kwargs["sources"])
+    task = dag_bag().dags["ingest_carriers"].get_task("ingest")
+    callback = task.on_failure_callback
+    callback = callback[0] if isinstance(callback, list) else callback
+    assert {"parcelco", "swiftex", "ridgeline"} <= set(callback.args[0])
+    context = {
+        "task": SimpleNamespace(op_kwargs={"target": "parcelco/tracking_events"}),
+        "ti": SimpleNamespace(dag_id="ingest_carriers", task_id="ingest", map_index=2),
+        "exception": TimeoutError("Timeout after 1800 s"),
+    }
 
-    message = asyncio.run(ingest_run_late(**deadline.callback.kwargs, context=None))
+    message = callback(context)
 
-    assert message.startswith("late source(s) ")
-    assert "parcelco" in message and "ingest_carriers did not finish within 45 min" in message
+    assert message == (
+        "late source parcelco entity tracking_events: ingest_carriers.ingest[2] failed"
+        " (TimeoutError: Timeout after 1800 s)"
+    )
+    unnamed = callback({"ti": None, "exception": None})
+    assert unnamed.startswith("late source parcelco, swiftex") or "parcelco" in unnamed

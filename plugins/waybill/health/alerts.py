@@ -34,19 +34,18 @@ def late_sources(rows: list[SourceFreshness], status: str = "error") -> list[str
     return lines
 
 
-async def ingest_run_late(
-    dag_id: str, sources: list[str], interval_minutes: int, context: Any = None
-) -> str:
-    """The ingest DAGs' deadline callback (run by the triggerer when a run misses its deadline):
-    logs an error naming the DAG and the sources it loads, and returns that message."""
-    run = ""
-    if isinstance(context, dict):
-        dag_run = context.get("dag_run") or {}
-        run_id = dag_run.get("run_id") if isinstance(dag_run, dict) else None
-        run = f" run {run_id}" if run_id else ""
-    message = (
-        f"late source(s) {', '.join(sources)}: {dag_id}{run} did not finish within"
-        f" {interval_minutes} min of being queued"
-    )
+def ingest_task_failed(sources: list[str], context: Any) -> str:
+    """The ingest task's ``on_failure_callback`` (each try that fails or times out): logs an error
+    naming the late source and entity (the task's ``target``; the DAG's ``sources`` when the
+    context does not say) and the reason, and returns that message."""
+    task = context.get("task")
+    target = (getattr(task, "op_kwargs", None) or {}).get("target")
+    late = target.replace("/", " entity ") if target else ", ".join(sources)
+    ti = context.get("ti")
+    where = f"{getattr(ti, 'dag_id', '?')}.{getattr(ti, 'task_id', '?')}"
+    if getattr(ti, "map_index", -1) not in (-1, None):
+        where += f"[{ti.map_index}]"
+    reason = context.get("exception")
+    message = f"late source {late}: {where} failed ({type(reason).__name__}: {reason})"
     log.error(message)
     return message

@@ -112,7 +112,8 @@ def group_progress(
     """Report each task group of the next run of ``dag_id`` as it finishes, while the block runs.
 
     ``group_of(task_id)`` names a task's group (None: not reported). Once every task instance of
-    a group has finished, ``emit(group, {state: count}, seconds)`` is called once, from a
+    a group has finished, ``emit(group, {state: count}, seconds)`` is called once (``seconds``:
+    how far into the run its last task finished; groups interleave), from a
     background thread that polls Airflow's metadata DB; groups still open when the block ends are
     reported then. Works for any executor: it only reads task instance states.
     """
@@ -170,7 +171,7 @@ def _finished_groups(
         ).first()
         if run is None:
             return []
-        run_id = run.run_id
+        run_id, run_start = run.run_id, run.start_date
         rows = session.execute(
             select(
                 TaskInstance.task_id,
@@ -191,9 +192,8 @@ def _finished_groups(
         states: dict[str, int] = {}
         for m in members:
             states[_state(m)] = states.get(_state(m), 0) + 1
-        starts = [m.start_date for m in members if m.start_date]
         ends = [m.end_date for m in members if m.end_date]
-        seconds = (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0
+        seconds = (max(ends) - run_start).total_seconds() if ends and run_start else 0.0
         done.append((max(ends).timestamp() if ends else 0.0, group, states, seconds))
     done.sort(key=lambda item: item[0])
     return [(group, states, seconds) for _, group, states, seconds in done]
