@@ -1,6 +1,6 @@
 """Pipeline health: freshness on every source (or a recorded reason), ``pipeline_health`` writes a
-row per source table to ``ops.source_health`` and names a stale source, ingest deadlines name
-their sources."""
+row per source table to ``ops.source_health`` and names a stale source, a failing ingest task
+names its source."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Alerts that name the late source: the freshness verdicts' and the ingest DAGs' deadlines."""
+"""Alerts that name the late source: the freshness verdicts' and the ingest tasks' failure callback."""
 
 from __future__ import annotations
 
