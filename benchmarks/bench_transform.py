@@ -22,6 +22,12 @@ sandbox world's (a million events over two months is ~16,000 a day, a mid-size s
 the incremental build then reprocesses what its lookback (``event_lookback_hours``) reaches back
 over plus the 1 % new, not the whole history. Set ``WAYBILL_BENCH_TRANSFORM_EVENTS`` to shrink
 the scale (e.g. 100000 for a quick run).
+
+Scale option (``WAYBILL_BENCH_TRANSFORM_SCALE``, e.g. 10000000; off by default): one database
+grown to a tenth of the scale and then to the scale, with at each a full build, an incremental
+build after the same number of new events (1 % of the smaller scale) and a no-op build; figures
+named after the scales (``transform.noop_10m_vs_1m``, ``transform.incremental_10m_vs_1m``,
+``transform.incremental_vs_full_10m``, ``transform.land_events_per_s_10m`` …).
 """
 
 from __future__ import annotations

@@ -80,7 +80,13 @@ def test_a_lost_interval_lands_again_once_and_the_watermark_stays(sandbox):
         assert _watermark(conn) == watermark
 
 
-def test_an_entity_without_an_updated_since_watermark_is_refused(sandbox):
+def test_an_entity_without_an_updated_since_watermark_is_refused(sandbox, capsys):
+    from waybill.cli import main
+
+    interval = ["--from", "2026-03-01", "--to", "2026-03-07"]
+    status = main(["backfill", "--source", "wms", "--entity", "inventory", *interval])
+    assert status == 2
+    assert "wms/inventory (rest) has no updated_since watermark" in capsys.readouterr().err
     with pytest.raises(BackfillUnsupported) as refused:
         backfill_entity("wms", "shipment_confirmations", date(2026, 3, 1), date(2026, 3, 7))
     assert "wms/shipment_confirmations" in str(refused.value)
