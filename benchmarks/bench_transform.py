@@ -22,6 +22,12 @@ sandbox world's (a million events over two months is ~16,000 a day, a mid-size s
 the incremental build then reprocesses what its lookback (``event_lookback_hours``) reaches back
 over plus the 1 % new, not the whole history. Set ``WAYBILL_BENCH_TRANSFORM_EVENTS`` to shrink
 the scale (e.g. 100000 for a quick run).
+
+Scale option (``WAYBILL_BENCH_TRANSFORM_SCALE``, e.g. 10000000; off by default): one database
+grown to a tenth of the scale and then to the scale, with at each a full build, an incremental
+build after the same number of new events (1 % of the smaller scale) and a no-op build; figures
+named after the scales (``transform.noop_10m_vs_1m``, ``transform.incremental_10m_vs_1m``,
+``transform.incremental_vs_full_10m``, ``transform.land_events_per_s_10m`` …).
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ import time
 from pathlib import Path
 
 EVENTS = int(os.environ.get("WAYBILL_BENCH_TRANSFORM_EVENTS", "1000000"))
+# The scale-pair option (not in `make bench`'s default): e.g. 10000000 measures 1M then 10M.
+SCALE = int(os.environ.get("WAYBILL_BENCH_TRANSFORM_SCALE", "0"))
 SHIPMENTS = int(os.environ.get("WAYBILL_BENCH_TRANSFORM_SHIPMENTS", "2000"))
 SEED = 42
 HISTORY_DAYS = 60
@@ -46,18 +54,27 @@ CARRIER_TABLES = ("parcelco__tracking_events", "swiftex__tracking_events")
 RENAMED = ("event_id", "tracking_number", "shipper_reference", "raw_natural_key")
 
 
-def _replicate_sql(replica: int, days_ago: float, sample: str = "") -> str:
-    """SQL landing one replica of every ParcelCo/SwiftEx feed event in raw.carrier_events (what
-    dbt reads), ``days_ago`` days before now; ``sample`` narrows the events copied."""
+def _replicate_sql(replica: int, days_ago: float, sample: str = "", count: int = 1) -> str:
+    """SQL landing ``count`` replicas (numbered from ``replica``) of every ParcelCo/SwiftEx feed
+    event in raw.carrier_events (what dbt reads) in one set-based statement: with ``count`` 1,
+    ``days_ago`` days before now, else spread from one to ``days_ago`` days back. ``sample``
+    narrows the events copied."""
     from waybill.load.carrier_events import COLUMNS
 
     names = [name for name, _ in COLUMNS]
-    values = [f"{name} || '-R{replica}'" if name in RENAMED else name for name in names]
+    values = [f"{name} || '-R' || replica" if name in RENAMED else name for name in names]
     tables = ", ".join(f"'{table}'" for table in CARRIER_TABLES)
+    age = (
+        f"{days_ago}"
+        if count == 1
+        else f"(1 + ({days_ago} - 1) * (replica - {replica} + 1) / {count}.0)"
+    )
     return (
         f"insert into raw.carrier_events ({', '.join(names)}, loaded_at)"
-        f" select {', '.join(values)}, clock_timestamp() - interval '1 day' * {days_ago}"
-        f" from raw.carrier_events where event_id not like '%-R%'"
+        f" select {', '.join(values)}, clock_timestamp() - interval '1 day' * {age}"
+        f" from raw.carrier_events"
+        f" cross join generate_series({replica}, {replica + count - 1}) as replica"
+        f" where event_id not like '%-R%'"
         f" and raw_table in ({tables}){sample}"
     )
 
@@ -142,54 +159,140 @@ def _print_slowest(run_results: Path, count: int = 8) -> None:
         print(f"     {node['execution_time']:6.1f} s  {node['unique_id']}")
 
 
-def run(results: dict) -> None:
-    """Measure the full and the incremental build; write the figures into ``results``."""
+def _fresh_database(location) -> str:
+    """Drop and recreate the bench database; return its URL."""
     import psycopg
     from psycopg import sql
 
-    from waybill import warehouse
-    from waybill.load.schema import ensure_ops_schema
-
-    location = warehouse.location()
     with psycopg.connect(location.conninfo("postgres"), autocommit=True) as admin:
         admin.execute(
             sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(DATABASE))
         )
         admin.execute(sql.SQL("create database {}").format(sql.Identifier(DATABASE)))
-    bench_url = location.url("postgresql", database=DATABASE)
+    return location.url("postgresql", database=DATABASE)
 
+
+def _grow(conn, base: int, first_replica: int, target: int) -> tuple[int, float]:
+    """Land replicas from ``first_replica`` on until ``target`` events, each batch of replicas
+    in one set-based statement spread over the history (a warehouse fills day after day);
+    return the next free replica number and the landing rate (events/s, indexes included)."""
+    have = _event_count(conn)
+    replicas = max(0, math.ceil((target - have) / base)) if base else 0
+    started = time.perf_counter()
+    per_statement = max(1, 2_000_000 // max(base, 1))
+    for first in range(0, replicas, per_statement):
+        count = min(per_statement, replicas - first)
+        conn.execute(_replicate_sql(first_replica + first, HISTORY_DAYS, count=count))
+    seconds = time.perf_counter() - started
+    landed = _event_count(conn) - have
+    conn.execute("vacuum analyze")
+    return first_replica + replicas, (landed / seconds if seconds else 0.0)
+
+
+def _land_more(conn, base: int, replica: int, more: int) -> int:
+    """Land ``more`` new events now (a sample of one replica, or whole replicas); return the
+    next free replica number."""
+    whole = max(1, round(more / base))
+    sample = "" if more >= base else f" and raw_id % {max(1, base // more)} = 0"
+    for n in range(whole):
+        conn.execute(_replicate_sql(replica + n, 0, sample))
+    return replica + whole
+
+
+def _builds(conn, env: dict[str, str], base: int, replica: int, more: int) -> tuple[dict, int]:
+    """Full build, ``more`` new events, incremental build, no-op build; their seconds."""
+    full_s = _dbt_build(env, "--full-refresh")
+    before = _event_count(conn)
+    replica = _land_more(conn, base, replica, more)
+    added = _event_count(conn) - before
+    incremental_s = _dbt_build(env)
+    noop_s = _dbt_build(env)
+    print(
+        f"   {before} events: full {full_s:.1f} s; incremental after {added} more"
+        f" {incremental_s:.1f} s; with nothing new {noop_s:.1f} s",
+        flush=True,
+    )
+    figures = {"full": full_s, "incremental": incremental_s, "noop": noop_s, "events": before}
+    return figures, replica
+
+
+def _scale_name(events: int) -> str:
+    """``10m``, ``1m``, ``100k``: the scale in a figure's name."""
+    if events >= 1_000_000 and events % 1_000_000 == 0:
+        return f"{events // 1_000_000}m"
+    return f"{events // 1_000}k"
+
+
+def _run_scale_pair(results: dict, large: int) -> None:
+    """Measure at ``large // 10`` then ``large`` events (one database grown in place) with the
+    same number of new events before each incremental build (1 % of the small scale)."""
+    import psycopg
+
+    from waybill import warehouse
+    from waybill.load.schema import ensure_ops_schema
+
+    small = large // 10
+    location = warehouse.location()
+    bench_url = _fresh_database(location)
     with tempfile.TemporaryDirectory() as tmp:
         _land_world(bench_url, Path(tmp) / "inbound")
-
+    env = {**os.environ, "WAREHOUSE_DBNAME": DATABASE}
+    more = max(1, small // 100)
+    measured: dict[int, dict] = {}
     with psycopg.connect(location.conninfo(DATABASE), autocommit=True) as conn:
         ensure_ops_schema(conn)
         base = _event_count(conn)
-        replicas = max(0, math.ceil(EVENTS / base) - 1) if base else 0
-        for replica in range(1, replicas + 1):
-            conn.execute(_replicate_sql(replica, HISTORY_DAYS * replica / replicas))
-        conn.execute("vacuum analyze")
-        events = _event_count(conn)
-        print(f"   {events} tracking events ({base} landed from the sandbox, {replicas} replicas)")
+        replica = 1
+        for scale in (small, large):
+            replica, rate = _grow(conn, base, replica, scale)
+            print(f"   grew to {_event_count(conn)} events at {rate:,.0f} events/s", flush=True)
+            measured[scale], replica = _builds(conn, env, base, replica, more)
+            measured[scale]["land_per_s"] = rate
+    big, little = _scale_name(large), _scale_name(small)
+    for scale in (small, large):
+        name, figures = _scale_name(scale), measured[scale]
+        results[f"transform.events_{name}"] = figures["events"]
+        results[f"transform.land_events_per_s_{name}"] = round(figures["land_per_s"])
+        for kind in ("full", "incremental", "noop"):
+            results[f"transform.{kind}_build_s_{name}"] = round(figures[kind], 2)
+    large_f, small_f = measured[large], measured[small]
+    results[f"transform.noop_{big}_vs_{little}"] = round(large_f["noop"] / small_f["noop"], 3)
+    results[f"transform.incremental_{big}_vs_{little}"] = round(
+        large_f["incremental"] / small_f["incremental"], 3
+    )
+    results[f"transform.incremental_vs_full_{big}"] = round(
+        large_f["incremental"] / large_f["full"], 3
+    )
 
-        env = {**os.environ, "WAREHOUSE_DBNAME": DATABASE}
-        full_s = _dbt_build(env, "--full-refresh")
 
-        # 1 % more events, landed after the full build: a replica slice under new identifiers.
-        more = max(1, events // 100)
-        extra = [replicas + 1 + n for n in range(max(1, round(more / base)))]
-        # Below one whole replica, every k-th landed event of one replica makes up the 1 %.
-        sample = "" if more >= base else f" and raw_id % {max(1, base // more)} = 0"
-        for replica in extra:
-            conn.execute(_replicate_sql(replica, 0, sample))
-        added = _event_count(conn) - events
-        incremental_s = _dbt_build(env)
-        noop_s = _dbt_build(env)
-        print(
-            f"   full {full_s:.1f} s; incremental after {added} more events {incremental_s:.1f} s;"
-            f" with nothing new {noop_s:.1f} s"
-        )
+def run(results: dict) -> None:
+    """Measure the full and the incremental build; write the figures into ``results``.
 
-    results["transform.tracking_events"] = events
+    With ``WAYBILL_BENCH_TRANSFORM_SCALE`` set (e.g. 10000000), measures the scale pair instead.
+    """
+    if SCALE:
+        _run_scale_pair(results, SCALE)
+        return
+    import psycopg
+
+    from waybill import warehouse
+    from waybill.load.schema import ensure_ops_schema
+
+    location = warehouse.location()
+    bench_url = _fresh_database(location)
+    with tempfile.TemporaryDirectory() as tmp:
+        _land_world(bench_url, Path(tmp) / "inbound")
+    env = {**os.environ, "WAREHOUSE_DBNAME": DATABASE}
+    with psycopg.connect(location.conninfo(DATABASE), autocommit=True) as conn:
+        ensure_ops_schema(conn)
+        base = _event_count(conn)
+        replica, _rate = _grow(conn, base, 1, EVENTS)
+        print(f"   {_event_count(conn)} tracking events ({base} landed from the sandbox)")
+        # 1 % more events, landed after the full build, under new identifiers.
+        figures, _ = _builds(conn, env, base, replica, max(1, EVENTS // 100))
+
+    full_s, incremental_s, noop_s = figures["full"], figures["incremental"], figures["noop"]
+    results["transform.tracking_events"] = figures["events"]
     results["transform.full_build_s"] = round(full_s, 2)
     results["transform.incremental_build_s"] = round(incremental_s, 2)
     results["transform.incremental_vs_full"] = round(incremental_s / full_s, 3)

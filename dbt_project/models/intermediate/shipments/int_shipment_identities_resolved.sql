@@ -1,6 +1,36 @@
-{{ config(materialized='table', indexes=[{'columns': ['shipment_id']}]) }}
+{{
+    config(
+        materialized='incremental',
+        unique_key='shipment_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        indexes=[
+            {'columns': ['shipment_id']},
+            {'columns': ['loaded_at']},
+        ],
+    )
+}}
+
+{%- set lookback_from = lookback_start() %}
+{%- set identity_inputs = [
+    'stg_erp__orders',
+    'int_wms_shipment_confirmations_unioned',
+    'stg_tms__shipments',
+    'int_carrier_shipment_references',
+] %}
 
 with
+
+{% if is_incremental() and lookback_from is not none -%}
+-- An incremental run resolves again the orders any system's row of which
+-- landed since the lookback (from all of their rows); a full build, all.
+touched_orders as (
+
+    {{ orders_landed_since(identity_inputs, lookback_from) }}
+
+),
+
+{% endif -%}
 
 stg_erp__orders as (
 
@@ -23,6 +53,12 @@ stg_tms__shipments as (
 carrier_references as (
 
     select * from {{ ref('int_carrier_shipment_references') }}
+    where true
+    {{- and_touched(
+        'shipment_id',
+        'select ' ~ surrogate_key(['order_number']) ~ ' from touched_orders',
+        lookback_from,
+    ) }}
 
 ),
 
@@ -38,11 +74,14 @@ carriers as (
 -- in, which would sort or hash them all and put each through every join.
 order_numbers as (
 
-    {{ distinct_order_numbers([
-        'stg_erp__orders',
-        'int_wms_shipment_confirmations_unioned',
-        'stg_tms__shipments',
-    ]) }}
+    select order_number
+    from (
+        {{ distinct_order_numbers(identity_inputs[:3]) | indent(8) }}
+    ) as known
+    where true
+    {{- and_touched(
+        'order_number', 'select order_number from touched_orders', lookback_from
+    ) }}
 
 ),
 
@@ -99,7 +138,13 @@ joined as (
             or carrier_references.tracking_number
             <> stg_tms__shipments.carrier_reference,
             false
-        ) as has_tracking_conflict
+        ) as has_tracking_conflict,
+        greatest(
+            stg_erp__orders.loaded_at,
+            int_wms_shipment_confirmations_unioned.loaded_at,
+            stg_tms__shipments.loaded_at,
+            carrier_references.loaded_at
+        ) as loaded_at
     from order_numbers
     left join stg_erp__orders
         on order_numbers.order_number = stg_erp__orders.order_number

@@ -1,14 +1,88 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='shipment_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        indexes=[
+            {'columns': ['shipment_id']},
+            {'columns': ['loaded_at']},
+        ],
+    )
+}}
+
+-- Read only by an incremental run, to find the touched shipments:
+-- depends_on: {{ ref('stg_erp__customers') }}
+-- depends_on: {{ ref('stg_erp__credit_holds') }}
+-- depends_on: {{ ref('stg_erp__contracts') }}
+-- depends_on: {{ ref('stg_erp__rate_cards') }}
+-- depends_on: {{ ref('stg_tms__rated_charges') }}
+
+{%- set lookback_from = lookback_start() %}
+
 with
 
+{% if is_incremental() and lookback_from is not none -%}
+-- An incremental run rebuilds the shipments touched since the lookback:
+-- rebuilt in fct_shipments, or whose customer (its record, credit holds,
+-- contracts, rate cards), rated charges, proof of delivery or posted
+-- invoice landed since. One pass over fct_shipments.
+touched_customers as (
+
+    {%- for model in [
+        'stg_erp__customers',
+        'stg_erp__credit_holds',
+        'stg_erp__contracts',
+        'stg_erp__rate_cards',
+    ] %}
+    select customer_id from {{ ref(model) }}
+    {{ landed_since(lookback_from) }}
+    {%- if not loop.last %}
+    union
+    {%- endif %}
+    {%- endfor %}
+
+),
+
+touched_shipments as (
+
+    select shipment_id
+    from {{ ref('fct_shipments') }}
+    {{ landed_since(lookback_from) }}
+    or customer_id = any(array(select customer_id from touched_customers))
+    or tms_shipment_id = any(array(
+        select tms_shipment_id from {{ ref('stg_tms__rated_charges') }}
+        {{ landed_since(lookback_from) }}
+    ))
+    or tracking_number = any(array(
+        select tracking_number from {{ ref('int_proofs_of_delivery_unioned') }}
+        {{ landed_since(lookback_from) }}
+    ))
+    or 'INV-' || order_number = any(array(
+        select invoice_id from {{ ref('stg_ops__billing_outbox') }}
+        where last_posted_at >= cast('{{ lookback_from }}' as timestamptz)
+    ))
+
+),
+
+{% endif -%}
 fct_shipments as (
 
     select * from {{ ref('fct_shipments') }}
+    where true
+    {{- and_touched(
+        'shipment_id', 'select shipment_id from touched_shipments', lookback_from
+    ) }}
 
 ),
 
 fct_freight_charges as (
 
     select * from {{ ref('fct_freight_charges') }}
+    where true
+    {{- and_touched(
+        'shipment_id', 'select shipment_id from touched_shipments', lookback_from
+    ) }}
 
 ),
 
@@ -106,7 +180,8 @@ joined as (
         charge_totals.last_charge_at,
         'INV-' || fct_shipments.order_number as invoice_id,
         outbox.invoiced_at,
-        outbox.erp_document_number
+        outbox.erp_document_number,
+        greatest(fct_shipments.loaded_at, pods.loaded_at) as loaded_at
     from fct_shipments
     left join int_shipment_milestones_pivoted as milestones
         on fct_shipments.shipment_id = milestones.shipment_id
@@ -224,7 +299,8 @@ final as (
         end as invoice_id,
         erp_document_number,
         extract(epoch from invoiced_at - delivered_at)
-        / 3600.0 as delivery_to_invoice_hours
+        / 3600.0 as delivery_to_invoice_hours,
+        loaded_at
     from revocable
 
 )

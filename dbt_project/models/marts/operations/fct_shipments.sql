@@ -1,8 +1,44 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='shipment_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        indexes=[
+            {'columns': ['shipment_id']},
+            {'columns': ['loaded_at']},
+        ],
+    )
+}}
+
+{%- set lookback_from = lookback_start() %}
+
 with
 
+{% if is_incremental() and lookback_from is not none -%}
+-- An incremental run rebuilds the shipments whose identity or carrier
+-- milestones were recomputed since the lookback (each carries the landing
+-- time of its newest input as loaded_at); a full build, all.
+touched_shipments as (
+
+    select shipment_id
+    from {{ ref('int_shipment_identities_resolved') }}
+    {{ landed_since(lookback_from) }}
+    union
+    select shipment_id
+    from {{ ref('int_shipment_milestones_pivoted') }}
+    {{ landed_since(lookback_from) }}
+
+),
+
+{% endif -%}
 int_shipment_identities_resolved as (
 
     select * from {{ ref('int_shipment_identities_resolved') }}
+    where true
+    {{- and_touched(
+        'shipment_id', 'select shipment_id from touched_shipments', lookback_from
+    ) }}
 
 ),
 
@@ -61,7 +97,8 @@ joined as (
         coalesce(milestones.has_damage, false) as has_damage,
         coalesce(milestones.is_lost, false) as is_lost,
         fulfilment.is_in_full,
-        identities.match_status
+        identities.match_status,
+        greatest(identities.loaded_at, milestones.loaded_at) as loaded_at
     from int_shipment_identities_resolved as identities
     left join int_shipment_milestones_pivoted as milestones
         on identities.shipment_id = milestones.shipment_id

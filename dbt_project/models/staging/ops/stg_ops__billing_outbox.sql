@@ -21,7 +21,11 @@ final as (
         invoice_id,
         min(posted_at) as invoiced_at,
         min(erp_document_number) as erp_document_number,
-        max(version) as posted_version
+        max(version) as posted_version,
+        -- When the thread last reached the ERP: an incremental
+        -- fct_shipment_to_invoice rebuilds the threads posted since its
+        -- lookback.
+        max(posted_at) as last_posted_at
     from source
     where status = 'posted' and kind = 'invoice'
     group by invoice_id
