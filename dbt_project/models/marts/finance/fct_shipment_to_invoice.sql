@@ -26,7 +26,7 @@ with
 -- An incremental run rebuilds the shipments touched since the lookback:
 -- rebuilt in fct_shipments, or whose customer (its record, credit holds,
 -- contracts, rate cards), rated charges, proof of delivery or posted
--- invoice landed since. One pass over fct_shipments.
+-- invoice landed since.
 touched_customers as (
 
     {%- for model in [
@@ -46,22 +46,36 @@ touched_customers as (
 
 touched_shipments as (
 
+    -- Semi-joins, not `= any(array(...))`: a seq scan would compare each
+    -- shipment with every element of each array.
     select shipment_id
     from {{ ref('fct_shipments') }}
     {{ landed_since(lookback_from) }}
-    or customer_id = any(array(select customer_id from touched_customers))
-    or tms_shipment_id = any(array(
+    union
+    select shipment_id
+    from {{ ref('fct_shipments') }}
+    where customer_id in (select customer_id from touched_customers)
+    union
+    select shipment_id
+    from {{ ref('fct_shipments') }}
+    where tms_shipment_id in (
         select tms_shipment_id from {{ ref('stg_tms__rated_charges') }}
         {{ landed_since(lookback_from) }}
-    ))
-    or tracking_number = any(array(
+    )
+    union
+    select shipment_id
+    from {{ ref('fct_shipments') }}
+    where tracking_number in (
         select tracking_number from {{ ref('int_proofs_of_delivery_unioned') }}
         {{ landed_since(lookback_from) }}
-    ))
-    or 'INV-' || order_number = any(array(
+    )
+    union
+    select shipment_id
+    from {{ ref('fct_shipments') }}
+    where 'INV-' || order_number in (
         select invoice_id from {{ ref('stg_ops__billing_outbox') }}
         where last_posted_at >= cast('{{ lookback_from }}' as timestamptz)
-    ))
+    )
 
 ),
 
@@ -79,10 +93,10 @@ fct_shipments as (
 fct_freight_charges as (
 
     select * from {{ ref('fct_freight_charges') }}
-    where true
-    {{- and_touched(
-        'shipment_id', 'select shipment_id from touched_shipments', lookback_from
-    ) }}
+    {%- if is_incremental() and lookback_from is not none %}
+    -- Not indexed: a hashed semi-join rather than an array compared per row.
+    where shipment_id in (select shipment_id from touched_shipments)
+    {%- endif %}
 
 ),
 
