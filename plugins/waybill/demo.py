@@ -66,19 +66,38 @@ def run_demo(seed: int, shipments: int, faults: float = 0.0, days: int = 2) -> i
     failed = None
     with output_to(log_path) as terminal:
         runtime.apply()
+        from waybill import demo_webhooks
         from waybill.orchestration.runner import ensure_airflow_db
         from waybill.sources import systems
 
         if embedded:
             _reset_warehouse()
         ensure_airflow_db()
-        with sandbox(seed, shipments, faults, token, days=days, ledger=ledger) as (base_url, clock):
+        pushing = demo_webhooks.webhook_carriers()
+        webhook_secrets = demo_webhooks.new_secrets(pushing)
+        with (
+            sandbox(
+                seed,
+                shipments,
+                faults,
+                token,
+                days=days,
+                ledger=ledger,
+                env=demo_webhooks.sandbox_env(webhook_secrets),
+            ) as (base_url, clock),
+            demo_webhooks.receiver(
+                webhook_secrets, _free_port(), demo_dir() / "webhooks.log", dict(os.environ)
+            ) as receiver_url,
+        ):
             _point_connections_at(base_url, token)
+            pusher = demo_webhooks.Pusher(base_url, token, receiver_url, pushing)
             dag_ids = [f"ingest_{name}" for name in systems()]
             dag_ids += ["transform_warehouse", "post_billing", "sync_crm"]
             for day in range(days + 1):
                 if day:
                     clock = _advance_clock(base_url, token, TICK_HOURS)
+                # Carriers push within seconds of publishing; the feeds are polled after.
+                pusher.push()
                 for dag_id in dag_ids:
                     record, failed = _run_reported(dag_id, day, clock, terminal)
                     runs.append(record)
@@ -93,6 +112,7 @@ def run_demo(seed: int, shipments: int, faults: float = 0.0, days: int = 2) -> i
             erp_invoices = _erp_invoices(base_url, token)
         summary = collect_summary(runs, erp_invoices, seed=seed, shipments=shipments)
     summary.update({"days": days, "faults": faults, "tick_hours": TICK_HOURS})
+    summary["webhooks"] = webhook_summary(pusher, demo_webhooks)
     summary["ledger_vs_truth"] = ledger_vs_truth(
         ledger,
         seed=seed,
@@ -112,6 +132,17 @@ def run_demo(seed: int, shipments: int, faults: float = 0.0, days: int = 2) -> i
         print("demo failed: the ERP ledger does not net to the truth", file=sys.stderr)
         return 1
     return 0 if summary["billing"]["posted"] >= 1 else 1
+
+
+def webhook_summary(pusher: Any, demo_webhooks: Any) -> dict[str, Any]:
+    """Per pushing carrier: events pushed (signed POSTs accepted), refused, and landed in raw,
+    canonical and modelled (``fct_shipment_milestones`` rows whose channel is ``webhook``)."""
+    with warehouse.connect(role="transformer") as conn:
+        counts = demo_webhooks.webhook_counts(conn, pusher.carriers)
+    return {
+        carrier: {"pushed": pusher.pushed[carrier], "refused": pusher.failed[carrier], **row}
+        for carrier, row in counts.items()
+    }
 
 
 def _advance_clock(base_url: str, token: str, hours: int) -> str:
@@ -273,11 +304,18 @@ def _dbt_layers() -> dict[str, str]:
 
 @contextlib.contextmanager
 def sandbox(
-    seed: int, shipments: int, faults: float, token: str, *, days: int, ledger: Path
+    seed: int,
+    shipments: int,
+    faults: float,
+    token: str,
+    *,
+    days: int,
+    ledger: Path,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, str]]:
     """Run ``waybill sandbox serve`` in a child process, its clock ``days`` × 24 h before the
     world's horizon and its ERP ledger at ``ledger`` (emptied first); yield (base URL, clock);
-    stop it on exit."""
+    stop it on exit. ``env`` adds to the child's environment (the carriers' webhook secrets)."""
     port = _free_port()
     log_path = demo_dir() / "sandbox.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -304,7 +342,7 @@ def sandbox(
         f"END-{days * TICK_HOURS}h",
     ]
     _fresh_inbound()  # files arrive through the carrier's listing as the clock allows
-    env = {**os.environ, "WAYBILL_SANDBOX_ERP_TOKEN": token}
+    env = {**os.environ, **(env or {}), "WAYBILL_SANDBOX_ERP_TOKEN": token}
     with log_path.open("w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         base_url = f"http://127.0.0.1:{port}"
@@ -374,6 +412,7 @@ SANDBOX_PREFIXES = {
     "tms_api": "tms",
     "parcelco_api": "carriers/parcelco",
     "swiftex_api": "carriers/swiftex",
+    "tracklane_api": "carriers/tracklane",
     "ridgeline_api": "carriers/ridgeline",
     "crm_api": "crm",
 }
@@ -608,6 +647,13 @@ def render_summary(summary: dict[str, Any], *, streamed: bool = False) -> str:
     else:
         lines += [f"    raw.{name}: {count}" for name, count in summary["raw"].items()]
     lines.append(f"  dead letters: {summary['dead_letters']}")
+    for carrier, hooks in summary.get("webhooks", {}).items():
+        lines.append(
+            f"  webhooks {carrier}: {hooks['pushed']} signed pushes accepted"
+            f" ({hooks['refused']} refused), {hooks['landed']} events landed in raw,"
+            f" {hooks['canonical']} first landed by the push, {hooks['modelled']} modelled"
+            " in fct_shipment_milestones"
+        )
     if streamed:
         schemas: dict[str, int] = {}
         for model in summary["models"]:

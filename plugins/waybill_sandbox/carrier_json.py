@@ -251,6 +251,11 @@ def fedex_scan_event(s: Shipment, ev: CarrierEvent) -> dict:
     return scan
 
 
+def fedex_unique_id(s: Shipment) -> str:
+    """FedEx's ``trackingNumberUniqueId`` of a SwiftEx shipment's package."""
+    return f"12025~{s.tracking_number}~SWFX"
+
+
 def fedex_track_result(s: Shipment, clock: int | None = None) -> dict:
     """One ``completeTrackResults`` entry for a SwiftEx shipment, as of ``clock`` (default the
     world's end): only scans published by then."""
@@ -260,7 +265,7 @@ def fedex_track_result(s: Shipment, clock: int | None = None) -> dict:
         "trackingNumberInfo": {
             "trackingNumber": s.tracking_number,
             "carrierCode": "SWFX",
-            "trackingNumberUniqueId": f"12025~{s.tracking_number}~SWFX",
+            "trackingNumberUniqueId": fedex_unique_id(s),
         },
         "additionalTrackingInfo": {
             "packageIdentifiers": [{"type": "SHIPPER_REFERENCE", "value": s.order_number}],
@@ -355,6 +360,9 @@ def fedex_feed_event(s: Shipment, k: int) -> dict:
     ev = s.events[k]
     return {
         "trackingNumber": s.tracking_number,
+        # The package the scan belongs to, as the Track API names it: the same scan pulled
+        # from the feed, pushed, or read in a Track API result is one event.
+        "trackingNumberUniqueId": fedex_unique_id(s),
         "shipperReference": s.order_number,
         "scanEvent": fedex_scan_event(s, ev),
         "publishedAt": iso_local(ev.published_at, "UTC").replace("+00:00", "Z"),

@@ -1,5 +1,5 @@
 """Carrier endpoints (``/carriers``): ParcelCo (UPS-like), SwiftEx (FedEx-like), Ridgeline
-(X12 files).
+(X12 files), TrackLane (through an aggregator: Shippo's Track format).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from waybill_sandbox import webhooks
 from waybill_sandbox.admin import denied as admin_denied
+from waybill_sandbox.aggregator_json import shippo_track_updated
 from waybill_sandbox.carrier_json import (
     fedex_feed_event,
     fedex_not_found,
@@ -45,6 +46,10 @@ def shipment_index_for(world: World, carrier_code: str, tracking: str) -> int | 
             if len(tracking) != 12 or not tracking.isdigit():
                 return None
             i = (int(tracking) - 271828182845) * pow(7777777777, -1, 10**12) % 10**12
+        elif carrier_code == "tracklane":
+            if len(tracking) != 22 or not tracking.startswith("9400") or not tracking.isdigit():
+                return None
+            i = (int(tracking[4:]) - 31337) * pow(982451653, -1, 10**18) % 10**18
         else:
             if len(tracking) != 10 or not tracking.isdigit():
                 return None
@@ -106,6 +111,25 @@ def build_router(state: SandboxState) -> APIRouter:
             )
 
         return feed_page("carriers.parcelco.events", page_token, limit, "events", one)
+
+    # --- TrackLane (through an aggregator: Shippo track_updated bodies) -------------------------
+    @router.get(
+        "/tracklane/tracks/updates",
+        summary="TrackLane via the aggregator: one Shippo track_updated body per published event",
+    )
+    def tracklane_updates(
+        page_token: str | None = None, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100
+    ):
+        def one(i: int, k: int):
+            s = world.shipment(i)
+            rec = shippo_track_updated(s, k)
+            return (
+                malform(rec)
+                if state.malformed("carriers", f"tracklane/events/{s.tracking_number}/{k}")
+                else rec
+            )
+
+        return feed_page("carriers.tracklane.events", page_token, limit, "updates", one)
 
     # --- SwiftEx (FedEx Track API shape) --------------------------------------------------------
     @router.post(

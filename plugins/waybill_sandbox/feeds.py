@@ -102,6 +102,11 @@ FEED_KEYS: dict[str, Callable[[Shipment, int], list[tuple[int, int]]]] = {
         if s.carrier.carrier_code == "swiftex"
         else []
     ),
+    "carriers.tracklane.events": lambda s, as_of: (
+        [(e.published_at, k) for k, e in enumerate(s.events)]
+        if s.carrier.carrier_code == "tracklane"
+        else []
+    ),
     "carriers.ridgeline.pods": lambda s, as_of: (
         pod_publications(s) if s.carrier.carrier_code == "ridgeline" else []
     ),

@@ -175,7 +175,7 @@ def malformed_keys(s: Shipment, world: World, faults: FaultConfig) -> list[dict]
     if s.index % 3 == 0:
         candidates.append(("tms", f"loads/{s.load_id}"))
     code = s.carrier.carrier_code
-    if code in ("parcelco", "swiftex"):
+    if code in ("parcelco", "swiftex", "tracklane"):
         candidates += [
             ("carriers", f"{code}/events/{s.tracking_number}/{k}") for k in range(len(s.events))
         ]
@@ -318,6 +318,8 @@ def write_truth(
         elif code == "swiftex":
             counts["carriers.swiftex.events"] += len(s.events)
             counts["carriers.swiftex.tracking_numbers"] += 1
+        elif code == "tracklane":
+            counts["carriers.tracklane.events"] += len(s.events)
         else:
             counts["carriers.ridgeline.214_transaction_sets"] += len(s.events)
             counts["carriers.ridgeline.210_transaction_sets"] += len(s.carrier_invoices)

@@ -707,6 +707,8 @@ class World:
                 and ev.milestone not in milestones
             ):
                 milestones[ev.milestone] = ev.at
+        if not carrier.proof_of_delivery:  # decided after the draws: other shipments unchanged
+            pod_at, pod_signed_by = None, None
         if pod_at is not None:
             milestones["pod_received"] = pod_at
         if delivered_at is not None:
@@ -795,4 +797,6 @@ def tracking_number(carrier_code: str, i: int) -> str:
         return f"1Z4W7E61{'03'}{(i * 48271 + 12345) % 10**8:08d}"
     if carrier_code == "swiftex":
         return f"{(i * 7777777777 + 271828182845) % 10**12:012d}"
+    if carrier_code == "tracklane":
+        return f"9400{(i * 982451653 + 31337) % 10**18:018d}"
     return f"{(i * 7919 + 1234567) % 10**9 + 10**9}"

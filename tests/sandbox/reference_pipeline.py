@@ -128,7 +128,28 @@ class Pipeline:
                     "deliveryDetails" in r,
                     any(e["eventType"] == "DE" for e in r["scanEvents"]),
                 )
+        out.update(self._aggregated())
         return out
+
+    def _aggregated(self) -> dict[str, tuple[bool, bool, bool]]:
+        """TrackLane through the aggregator's Shippo updates: it never shows a POD."""
+        out: dict[str, tuple[bool, bool, bool]] = {}
+        token = None
+        while True:
+            params = {"limit": 500, **({"page_token": token} if token else {})}
+            body = self.client.get("/carriers/tracklane/tracks/updates", params=params).json()
+            for update in body["updates"]:
+                track = update["data"]
+                statuses = [track["tracking_status"], *track["tracking_history"]]
+                was = out.get(track["tracking_number"], (False, False, False))
+                out[track["tracking_number"]] = (
+                    was[0] or any(st["status"] == "DELIVERED" for st in statuses),
+                    False,
+                    was[2] or any(st["substatus"]["code"] == "package_damaged" for st in statuses),
+                )
+            token = body.get("nextPageToken")
+            if not token:
+                return out
 
     # --- posting --------------------------------------------------------------------------
     def _key(self) -> str:

@@ -18,7 +18,7 @@ the webhook and ``waybill carriers normalize`` share one implementation and one 
 | ``ups`` | ``activity`` | ``{"trackingNumber", "activity": <UPS activity>}`` (a bulk event feed) |
 | ``ups`` | ``track_alert`` | a UPS Track Alert ``TrackingEventRequest`` (the webhook push) |
 | ``fedex`` | ``track_result`` | one ``output.completeTrackResults[].trackResults[]`` |
-| ``fedex`` | ``scan`` | ``{"trackingNumber", "scanEvent": <FedEx scanEvents[] entry>}`` |
+| ``fedex`` | ``scan`` | ``{"trackingNumber", "trackingNumberUniqueId"?, "scanEvent": <scanEvents[] entry>}`` |
 | ``x12_214`` | ``record`` | one X12 214 set as mapped by ``waybill.connectors.edi`` |
 
 ``reference`` is the dotted path of the shipper's reference (the order number) in the record,
@@ -187,8 +187,11 @@ def _document(payload: dict[str, Any], spec: EventsSpec) -> tuple[Any, str, dict
         entry: dict[str, Any] = {"trackingNumber": number, "trackResults": [payload]}
         return {"output": {"completeTrackResults": [entry]}}, _FEDEX_RESULT, {}
     if spec.record == "scan":
+        info = {"trackingNumber": number}
+        if payload.get("trackingNumberUniqueId"):
+            info["trackingNumberUniqueId"] = payload["trackingNumberUniqueId"]
         result: dict[str, Any] = {
-            "trackingNumberInfo": {"trackingNumber": number},
+            "trackingNumberInfo": info,
             "scanEvents": [payload.get("scanEvent")],
         }
         scans: dict[str, Any] = {"trackingNumber": number, "trackResults": [result]}
