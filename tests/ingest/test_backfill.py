@@ -92,3 +92,25 @@ def test_an_entity_without_an_updated_since_watermark_is_refused(sandbox, capsys
     assert "wms/shipment_confirmations" in str(refused.value)
     with pytest.raises(ValueError, match="before it starts"):
         interval_bounds(date(2026, 3, 7), date(2026, 3, 1))
+
+
+def test_the_backfill_dag_lands_the_interval_through_airflow(sandbox, airflow_db):
+    from waybill.orchestration.runner import run_dag
+
+    ingest_entity("erp", "orders", run_id="scheduled")
+    with warehouse.connect(autocommit=True) as conn:
+        landed = _orders(conn)
+        first, last = conn.execute(
+            "select min(d), max(d) from (select ((payload ->> 'updated_at')::timestamptz"
+            " at time zone 'UTC')::date as d from raw.erp__orders) as days"
+        ).fetchone()
+    conf = {"source": "erp", "entity": "orders", "from": str(first), "to": str(last)}
+    run = run_dag("backfill_source", conf=conf, retries=False)
+    with warehouse.connect(autocommit=True) as conn:
+        counts = conn.execute(
+            "select sum(records_landed), sum(records_duplicate) from ops.load_batches"
+            " where run_id = %s",
+            (run.run_id,),
+        ).fetchone()
+        assert _orders(conn) == landed
+    assert counts == (0, len(landed))
