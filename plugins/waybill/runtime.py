@@ -54,6 +54,9 @@ def environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
         "DBT_VERSION_CHECK": "false",
         "DO_NOT_TRACK": "1",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        # cosmos keeps dbt's partial-parse state here; /tmp/cosmos (its default) is shared by
+        # every project on the machine, whose profiles differ, so each task would parse afresh.
+        "AIRFLOW__COSMOS__CACHE_DIR": str(warehouse.state_dir() / "cosmos"),
         "GX_ANALYTICS_ENABLED": "false",
         "WAYBILL_BUILD_DIR": str(BUILD_DIR),
         **warehouse.dbt_env(),

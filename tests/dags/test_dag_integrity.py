@@ -75,3 +75,28 @@ def _asset_names(condition) -> set[str]:
     if hasattr(condition, "objects"):
         return set().union(*(_asset_names(c) for c in condition.objects))
     return {condition.name}
+
+
+def test_transform_runs_one_dbt_build_and_keeps_a_task_per_node(bag) -> None:
+    from cosmos.operators._watcher.base import BaseConsumerSensor
+
+    transform = bag.dags["transform_warehouse"]
+    producers = [t for t in transform.tasks if t.task_id.endswith("dbt_producer_watcher")]
+    assert len(producers) == 1, "one dbt build (cosmos WATCHER producer)"
+    consumers = [t for t in transform.tasks if isinstance(t, BaseConsumerSensor)]
+    assert {t.task_id for t in consumers} >= {"dbt.fct_shipment_to_invoice.run"}
+    assert any(t.task_id.endswith(".test") for t in consumers), "tests keep their own tasks"
+    for task in consumers:  # resolved in the triggerer: no worker process per node
+        assert task.start_from_trigger, task.task_id
+        assert task.start_trigger_args.trigger_cls.endswith("NodeResultTrigger")
+    # Only the whole build's success (every test passed) updates the Asset that triggers billing.
+    (producer,) = producers
+    assert [o.name for o in producer.outlets] == ["warehouse.marts.fct_invoice_lines"]
+    assert [t for t in transform.tasks if t.outlets] == [producer]
+
+
+def test_webhook_pushes_wake_ingest_carriers_besides_its_cron(bag) -> None:
+    condition = bag.dags["ingest_carriers"].timetable.asset_condition
+    assert _asset_names(condition) == {"webhooks.carriers.pushed"}
+    assert bag.dags["ingest_carriers"].timetable.timetable.expression == "*/15 * * * *"
+    assert bag.dags["ingest_erp"].schedule == "@hourly", "no pushes: the cron only"

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, task
 
 from waybill.health.alerts import ingest_task_failed
+from waybill.load.schema import raw_table_name
 from waybill.orchestration.assets import system_assets
 from waybill.orchestration.defaults import DAG_KWARGS
+from waybill.orchestration.landed import pushed_asset
 from waybill.sources import system_sources
 
 # A partner that hangs past this fails its own task; the retries of DEFAULT_ARGS then apply.
@@ -24,11 +27,13 @@ TASK_TIMEOUT = timedelta(minutes=30)
 def build_ingest_dag(system: str, doc_md: str | None = None) -> DAG:
     """Return the ``ingest_<system>`` DAG: reads only the YAML registry at parse time.
 
-    The schedule is the most frequent of the system's sources (the first one configured).
+    The schedule is the most frequent of the system's sources (the first one configured), or,
+    for a system whose carriers push webhooks, that cron or the system's pushed Asset
+    (:mod:`waybill.orchestration.landed`), whichever comes first.
     Raises ``ConfigError`` when no source belongs to ``system``.
     """
     sources = system_sources(system)
-    schedule = next((s.schedule for s in sources if s.schedule), None)
+    cron = next((s.schedule for s in sources if s.schedule), None)
     # Webhook pushes are normalised first: they are the freshest channel, so an event pushed
     # and then pulled keeps the webhook as its channel. Lookups (per-shipment Track API details)
     # read what the feeds landed, so they run after them.
@@ -51,6 +56,16 @@ def build_ingest_dag(system: str, doc_md: str | None = None) -> DAG:
         if entity.kind == "tracking_lookup"
     ]
     description = "; ".join(s.description for s in sources if s.description)
+    schedule: Any = cron
+    if pushed:
+        # Event-driven: the receiver's stores wake this DAG at once; the cron stays the backstop.
+        tables = [raw_table_name(*target.split("/", 1)) for target in pushed]
+        woken = pushed_asset(system, tables)
+        schedule = (
+            AssetOrTimeSchedule(timetable=CronTriggerTimetable(cron, timezone="UTC"), assets=woken)
+            if cron
+            else [woken]
+        )
     with DAG(
         dag_id=f"ingest_{system}",
         description=(description or f"Ingest {system} into raw")[:200],

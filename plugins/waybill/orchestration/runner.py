@@ -64,6 +64,8 @@ def run_dag(
     ``retries=False`` runs every task once (tests that expect a failure need not wait out the
     retry delays).
     """
+    from waybill.orchestration import dbt_watch
+
     dag = dag_bag().dags.get(dag_id)
     if dag is None:
         raise KeyError(f"no DAG {dag_id!r} in {runtime.DAGS_FOLDER}")
@@ -76,7 +78,8 @@ def run_dag(
         if not retries:
             for task in dag.tasks:
                 task.retries = 0
-        dag_run = dag.test(**kwargs)
+        with dbt_watch.in_order(dag):
+            dag_run = dag.test(**kwargs)
     finally:
         for task in dag.tasks:
             task.retries = configured[task.task_id]

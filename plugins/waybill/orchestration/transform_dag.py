@@ -1,8 +1,12 @@
 """Build ``transform_warehouse``: the dbt project as a cosmos task group, scheduled on the raw Assets.
 
-Each dbt node is one Airflow task running ``dbt build`` on that node, so a model's tests run in
-the same task right after it (a failing test fails its model's task and stops what depends on
-it) and the DAG has one task per node instead of two.
+cosmos's WATCHER mode: one producer task runs a single ``dbt build`` of the whole project (dbt's
+own threads, one start-up) and publishes each node's result as it finishes; every model, seed and
+snapshot keeps its own Airflow task, a sensor that succeeds or fails with its node, and each
+tested model a ``<model>.test`` task that does the same with the model's tests (AFTER_EACH). A
+failing test fails the build (so the marts Asset, which only the build's success updates, does
+not trigger billing), its test task and everything dbt skipped below it. ``ExecutionMode.LOCAL`` (one ``dbt build`` process
+per node) stays selectable for comparison (``benchmarks/bench_transform_dag.py``).
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import DAG, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
 from waybill.orchestration.assets import MARTS_BILLING, all_raw_assets
+from waybill.orchestration.dbt_watch import start_in_triggerer
 from waybill.orchestration.defaults import DAG_KWARGS
 from waybill.runtime import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
@@ -26,8 +31,26 @@ if TYPE_CHECKING:
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
-def build_transform_dag(doc_md: str | None = None) -> DAG:
-    """Return the ``transform_warehouse`` DAG (reads the dbt manifest; never runs dbt at parse time)."""
+def migrate_warehouse(context: object = None) -> None:
+    """Migrate the warehouse if needed (roles, the ops tables the models read): the dbt build's
+    ``pre_execute`` (WATCHER) or the ``prepare_warehouse`` task (LOCAL)."""
+    from waybill import roles
+
+    roles.ensure_migrated(role="transformer")
+
+
+def build_transform_dag(
+    doc_md: str | None = None, execution_mode: ExecutionMode = ExecutionMode.WATCHER
+) -> DAG:
+    """Return the ``transform_warehouse`` DAG (reads the dbt manifest; never runs dbt at parse time).
+
+    ``execution_mode`` WATCHER (default): one ``dbt build`` task, which migrates the warehouse
+    first and, only when the whole build and every test passed, updates the marts Asset (which
+    triggers billing); a task per node resolves in the triggerer. LOCAL (kept for the benchmark's
+    comparison): ``prepare_warehouse``, then a ``dbt build`` task per node (the node and its
+    tests), then ``publish_marts`` updates the Asset.
+    """
+    watcher = execution_mode == ExecutionMode.WATCHER
     # Typed as the base class: `a | b` of two Assets is an AssetAny, not an Asset.
     raw_assets: Sequence[BaseAsset] = all_raw_assets()
     with DAG(
@@ -51,24 +74,33 @@ def build_transform_dag(doc_md: str | None = None) -> DAG:
                 profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
             ),
             execution_config=ExecutionConfig(
+                execution_mode=execution_mode,
                 dbt_executable_path=str(DBT_EXECUTABLE),
                 invocation_mode=InvocationMode.DBT_RUNNER,
+                # The producer (the one dbt build): its own task starts are the run's fixed cost.
+                setup_operator_args=(
+                    {"pre_execute": migrate_warehouse, "outlets": [MARTS_BILLING]}
+                    if watcher
+                    else None
+                ),
             ),
             render_config=RenderConfig(
                 load_method=LoadMode.DBT_MANIFEST,
-                test_behavior=TestBehavior.BUILD,
-                emit_datasets=False,  # Assets are ours: publish_marts emits the one billing uses
+                # WATCHER has no per-node build operator: tests get a task per model.
+                test_behavior=TestBehavior.AFTER_EACH if watcher else TestBehavior.BUILD,
+                emit_datasets=False,  # Assets are ours: the marts one billing uses
                 should_detach_multiple_parents_tests=True,
             ),
             operator_args={"install_deps": False},
         )
+        if watcher:
+            start_in_triggerer(dbt)
+            return dag
 
         @task
         def prepare_warehouse() -> str:
-            """Migrate the warehouse if needed (roles, the ops tables the models read)."""
-            from waybill import roles
-
-            roles.ensure_migrated(role="transformer")
+            """Migrate the warehouse if needed."""
+            migrate_warehouse()
             return "warehouse migrated"
 
         @task(outlets=[MARTS_BILLING])

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from psycopg import sql
 
+from waybill.load.landed import notify_landed
 from waybill.load.records import encode_payload, key_text
 from waybill.load.schema import raw_table_name
 
@@ -72,7 +73,10 @@ def store_event(
                 "received_at": datetime.now(UTC),
             },
         )
-        return cursor.rowcount == 1
+        stored = cursor.rowcount == 1
+        if stored:  # sent at commit: wakes the ingestion DAG (waybill.orchestration.landed)
+            notify_landed(conn, raw_table_name(carrier, entity))
+        return stored
 
 
 def store_dead_letter(
