@@ -276,11 +276,14 @@ def _no_group(task_id: str) -> str | None:
 def dbt_task_group(task_id: str) -> str | None:
     """The dbt layer a ``transform_warehouse`` task builds, the demo's progress group: the model's
     folder under ``models/`` (``staging``, ``intermediate``, ``marts``), ``seeds``, ``snapshots``
-    or ``tests``; ``other`` for a task of the dbt group that builds no one node; None outside it.
+    or ``tests``; ``other`` for a task of the dbt group that builds no one node; None outside it
+    and for the WATCHER producer (the build itself).
     """
     if not task_id.startswith("dbt."):
         return None
     name = task_id.split(".", 1)[1]
+    if name.startswith("dbt_producer_watcher"):
+        return None  # WATCHER mode's one `dbt build`: the DAG's own line reports it
     match = max((n for n in _dbt_layers() if name.startswith(n)), key=len, default=None)
     return _dbt_layers()[match] if match else "other"
 
