@@ -24,6 +24,12 @@ It simulates a pipeline that runs at ``clock`` and then every ``tick_hours`` up 
    ``T`` yields one credit note for the disputed amount (capped at the shipment's open balance;
    nothing when that is 0); ``rejected`` yields none. Disputes are handled before step 3 at a tick.
 
+Under faults every "visible" above means readable for good (:mod:`waybill_sandbox.visibility`):
+the shipment must also match across systems (its ERP order, TMS shipment and a WMS confirmation
+copy readable), charges are their latest readable revisions, a Ridgeline POD is its latest
+readable publication, a parcel POD needs a readable feed event first, and damage counts from its
+first readable publication.
+
 ``net_billable_amount`` = sum of invoices - sum of credit notes at the end (0.00 when never billed).
 Ticks at which nothing the shipment depends on changed are skipped: they post nothing.
 """

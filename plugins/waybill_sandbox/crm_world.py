@@ -79,7 +79,9 @@ def visible_hold_reasons(s: Shipment, at: int, vis: Visibility = CLEAR) -> list[
         reasons.append("missing_pod")
     if customer_on_hold(s.customer, at):
         reasons.append("credit_hold")
-    if any(not v.charge.in_contract for v in charge_views(s, vis, at) if v.status == "ACTIVE"):
+    # Charges reach a shipment through its TMS shipment: unreadable, it has none.
+    charges = charge_views(s, vis, at) if vis.tms_shipment else []
+    if any(not v.charge.in_contract for v in charges if v.status == "ACTIVE"):
         reasons.append("charge_out_of_contract")
     if s.is_cancelled(at):
         reasons.append("cancelled")
