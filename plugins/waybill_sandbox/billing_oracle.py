@@ -45,6 +45,7 @@ from waybill_sandbox.visibility import (
     charge_views,
     event_seen_at,
     first_event_read_at,
+    fuel_check,
     pod_valid,
 )
 from waybill_sandbox.world import customer_on_hold, money
@@ -93,7 +94,10 @@ def _view(
     as a pipeline sees it through ``vis``."""
     active = [v for v in charge_views(s, vis, t) if v.status == "ACTIVE"]
     content = tuple(sorted((v.charge.charge_code, v.amount_cents) for v in active))
-    out_of_contract = any(not v.charge.in_contract for v in active)
+    # Held like a charge out of contract: a FUEL the pipeline cannot check against its LINEHAUL.
+    out_of_contract = (
+        any(not v.charge.in_contract for v in active) or fuel_check(active) is not None
+    )
     # A billed shipment whose POD the pipeline no longer sees valid (reversed, not corrected).
     reversed_open = s.pod_at is not None and s.pod_at <= t and not pod_valid(s, vis, t)
     cancelled = s.is_cancelled(t)

@@ -21,7 +21,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from waybill_sandbox.rng import rng_for
-from waybill_sandbox.visibility import CLEAR, Visibility, charge_views, event_seen_at, pod_valid
+from waybill_sandbox.visibility import (
+    CLEAR,
+    Visibility,
+    charge_views,
+    event_seen_at,
+    fuel_check,
+    pod_valid,
+)
 from waybill_sandbox.world import customer_on_hold
 
 if TYPE_CHECKING:
@@ -81,7 +88,10 @@ def visible_hold_reasons(s: Shipment, at: int, vis: Visibility = CLEAR) -> list[
         reasons.append("credit_hold")
     # Charges reach a shipment through its TMS shipment: unreadable, it has none.
     charges = charge_views(s, vis, at) if vis.tms_shipment else []
-    if any(not v.charge.in_contract for v in charges if v.status == "ACTIVE"):
+    active = [v for v in charges if v.status == "ACTIVE"]
+    if any(not v.charge.in_contract for v in active) or (
+        fuel_check(active) == "charge_out_of_contract"
+    ):
         reasons.append("charge_out_of_contract")
     if s.is_cancelled(at):
         reasons.append("cancelled")

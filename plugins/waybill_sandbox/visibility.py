@@ -15,7 +15,10 @@ shipment through :class:`Visibility`, so they predict what Waybill can know — 
 * a parcel's POD shows in the Track API, which a pipeline asks only about tracking numbers its
   event feed named: one readable feed event must be published first;
 * an exception or delivery event counts from its first readable publication (Ridgeline: the
-  release of a 214 file that still carries its set).
+  release of a 214 file that still carries its set);
+* a FUEL charge is checked against the LINEHAUL it surcharges: without a readable active
+  LINEHAUL it is off the rate card (``charge_out_of_contract``), and read at another revision than
+  the LINEHAUL it is off the contract rate (``charge_not_at_contract_rate``): both hold billing.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from waybill_sandbox.carrier_json import pod_record_key
 from waybill_sandbox.lifecycle import pod_publications
-from waybill_sandbox.world import ChargeView
+from waybill_sandbox.world import ChargeView, money
 
 if TYPE_CHECKING:
     from waybill_sandbox.faults import FaultConfig
@@ -171,3 +174,19 @@ def event_seen_at(s: Shipment, vis: Visibility, milestone: str) -> int | None:
         elif k not in vis.hidden_events:
             times.append(e.published_at)
     return min(times) if times else None
+
+
+def fuel_check(active: list[ChargeView]) -> str | None:
+    """How a pipeline that checks charges against the contract sees the FUEL among ``active``
+    charges: ``"charge_out_of_contract"`` when no active LINEHAUL is read to rate it from,
+    ``"charge_not_at_contract_rate"`` when it surcharges another LINEHAUL amount than the one read
+    (a re-rating read for one and not the other), None when it checks out or there is none."""
+    by_code = {v.charge.charge_code: v for v in active}
+    fuel, linehaul = by_code.get("FUEL"), by_code.get("LINEHAUL")
+    if fuel is None:
+        return None
+    if linehaul is None:
+        return "charge_out_of_contract"
+    if fuel.quantity != money(linehaul.amount_cents):
+        return "charge_not_at_contract_rate"
+    return None
