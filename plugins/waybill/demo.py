@@ -113,12 +113,12 @@ def run_demo(seed: int, shipments: int, faults: float = 0.0, days: int = 2) -> i
         summary = collect_summary(runs, erp_invoices, seed=seed, shipments=shipments)
     summary.update({"days": days, "faults": faults, "tick_hours": TICK_HOURS})
     summary["webhooks"] = webhook_summary(pusher, demo_webhooks)
-    summary["ledger_vs_truth"] = ledger_vs_truth(
-        ledger,
-        seed=seed,
-        shipments=shipments,
-        faults=faults,
-        clock=runs[0]["clock"] if runs else None,
+    truth = sandbox_truth(
+        seed=seed, shipments=shipments, faults=faults, clock=runs[0]["clock"] if runs else None
+    )
+    summary["ledger_vs_truth"] = ledger_vs_truth(ledger, truth)
+    summary["crm_vs_truth"] = crm_vs_truth(
+        ledger.with_name("crm_ledger.jsonl"), truth, mart_statuses()
     )
     report_dir = write_reports(summary)
     print(render_summary(summary, streamed=True))
@@ -130,6 +130,9 @@ def run_demo(seed: int, shipments: int, faults: float = 0.0, days: int = 2) -> i
         return 1
     if summary["ledger_vs_truth"].get("mismatched"):
         print("demo failed: the ERP ledger does not net to the truth", file=sys.stderr)
+        return 1
+    if not summary["crm_vs_truth"].get("agrees", True):
+        print("demo failed: the CRM's cases or statuses differ from the truth", file=sys.stderr)
         return 1
     return 0 if summary["billing"]["posted"] >= 1 else 1
 
@@ -150,15 +153,16 @@ def _advance_clock(base_url: str, token: str, hours: int) -> str:
     return _admin_clock(base_url, token, {"advance_hours": hours})
 
 
-def ledger_vs_truth(
-    ledger: Path, *, seed: int, shipments: int, faults: float, clock: str | None
-) -> dict[str, Any]:
-    """Net the ERP's ledger per shipment and compare it with ``waybill sandbox truth``'s
-    ``net_billable_amount`` for the same world, clock and ticks; the counts and a few misses."""
-    from decimal import Decimal
+def sandbox_truth(
+    *, seed: int, shipments: int, faults: float, clock: str | None
+) -> dict[str, Any] | None:
+    """``waybill sandbox truth`` for the demo's world: same seed, scale and faults, the billing
+    oracle and the CRM sync run at ``clock`` and every ``TICK_HOURS`` after, a missing POD
+    deserving a case after the CRM mapping's hours. None when there was no run (no clock)."""
+    from waybill.crm.mapping import load_mapping
 
-    if clock is None or not ledger.exists():
-        return {"checked": 0, "mismatched": 0, "examples": []}
+    if clock is None:
+        return None
     command = [
         str(Path(sys.executable).with_name("waybill")),
         "sandbox",
@@ -173,15 +177,29 @@ def ledger_vs_truth(
         str(TICK_HOURS),
         "--faults",
         str(faults),
+        "--missing-pod-hours",
+        str(load_mapping().missing_pod_after_hours),
     ]
-    truth = json.loads(subprocess.run(command, capture_output=True, check=True, text=True).stdout)
+    return json.loads(subprocess.run(command, capture_output=True, check=True, text=True).stdout)
+
+
+def ledger_vs_truth(ledger: Path, truth: dict[str, Any] | None) -> dict[str, Any]:
+    """Net the ERP's ledger (JSONL) per shipment (invoices − credit notes) and compare it with
+    the truth's ``net_billable_amount`` for every shipment; also count the documents by kind
+    and the Idempotency-Keys that name more than one document."""
+    from decimal import Decimal
+
+    if truth is None or not ledger.exists():
+        return {"checked": 0, "mismatched": 0, "examples": []}
     net: dict[str, Decimal] = {}
     kinds: dict[str, int] = {}
+    keys: dict[str, int] = {}
     for text in ledger.read_text().splitlines():
         if not text.strip():
             continue
         doc = json.loads(text)
         kinds[doc["kind"]] = kinds.get(doc["kind"], 0) + 1
+        keys[doc["idempotency_key"]] = keys.get(doc["idempotency_key"], 0) + 1
         sign = 1 if doc["kind"] == "invoice" else -1
         for shipment in doc["shipment_ids"]:
             net[shipment] = net.get(shipment, Decimal("0")) + sign * Decimal(doc["amount"])
@@ -199,6 +217,94 @@ def ledger_vs_truth(
         "mismatched": len(misses),
         "examples": misses[:10],
         "documents_by_kind": kinds,
+        "shared_idempotency_keys": sum(1 for n in keys.values() if n > 1),
+    }
+
+
+def mart_statuses() -> dict[str, str]:
+    """Each shipment's customer-visible status in ``marts.fct_customer_shipment_status``, named
+    as the CRM names it (``include/crm_mapping.yaml``); empty when the mart is not built."""
+    from waybill.crm.mapping import load_mapping
+
+    mapping = load_mapping()
+    with warehouse.connect(role="transformer") as conn:
+        try:
+            rows = conn.execute(
+                "select order_number, customer_visible_status"
+                " from marts.fct_customer_shipment_status"
+            ).fetchall()
+        except Exception:  # the mart does not exist when the transform never ran
+            return {}
+    return {order: mapping.statuses[status]["status"] for order, status in rows}
+
+
+def crm_vs_truth(
+    crm_ledger: Path, truth: dict[str, Any] | None, marts: dict[str, str]
+) -> dict[str, Any]:
+    """Compare the sandbox CRM's own ledger with the truth and the marts.
+
+    Cases: the case records the CRM created against the truth's ``crm_cases`` (missing,
+    unexpected, created twice). Statuses: each shipment's last status record in the CRM against
+    the truth's ``customer_status`` and the mart's status (``marts``: order number → CRM status
+    name); a shipment the truth expects no CRM record of (``customer_status`` null: its customer
+    is unknowable) must have none. ``agrees`` is True when all of it holds.
+    """
+    from collections import Counter
+
+    from waybill.crm.mapping import load_mapping
+
+    if truth is None or not crm_ledger.exists():
+        return {"cases_expected": 0, "cases_found": 0, "agrees": True}
+    mapping = load_mapping()
+    created: Counter[str] = Counter()
+    crm_status: dict[str, str] = {}
+    for text in crm_ledger.read_text().splitlines():
+        if not text.strip():
+            continue
+        write = json.loads(text)
+        if write["object"] == mapping.case_object and write["operation"] == "created":
+            created[write["external_id"]] += 1
+        elif write["object"] == mapping.status_object:
+            crm_status[write["external_id"]] = write["fields"]["status"]
+    expected = {c["external_id"] for s in truth["shipments"] for c in s["crm_cases"]}
+    truth_status = {
+        s["order_number"]: mapping.statuses[s["customer_status"]]["status"]
+        for s in truth["shipments"]
+        if s["customer_status"] is not None
+    }
+    orders = sorted(set(truth_status) | set(crm_status))
+    off_truth = [o for o in orders if crm_status.get(o) != truth_status.get(o)]
+    off_mart = [o for o in crm_status if crm_status[o] != marts.get(o)]
+    missing = sorted(expected - set(created))
+    unexpected = sorted(set(created) - expected)
+    duplicated = sorted(x for x, n in created.items() if n > 1)
+    return {
+        "cases_expected": len(expected),
+        "cases_found": len(created),
+        "missing": len(missing),
+        "unexpected": len(unexpected),
+        "duplicated": len(duplicated),
+        "statuses_expected": len(truth_status),
+        "statuses_found": len(crm_status),
+        "statuses_matching_truth": sum(
+            1 for o, v in truth_status.items() if crm_status.get(o) == v
+        ),
+        "statuses_off_truth": len(off_truth),
+        "statuses_off_mart": len(off_mart),
+        "examples": {
+            "missing": missing[:5],
+            "unexpected": unexpected[:5],
+            "duplicated": duplicated[:5],
+            "status_off_truth": [
+                {"order_number": o, "crm": crm_status.get(o), "truth": truth_status.get(o)}
+                for o in off_truth[:5]
+            ],
+            "status_off_mart": [
+                {"order_number": o, "crm": crm_status[o], "mart": marts.get(o)}
+                for o in off_mart[:5]
+            ],
+        },
+        "agrees": not (missing or unexpected or duplicated or off_truth or off_mart),
     }
 
 
@@ -703,7 +809,21 @@ def render_summary(summary: dict[str, Any], *, streamed: bool = False) -> str:
     if check:
         lines.append(
             f"  ERP ledger vs truth: {check['checked'] - check['mismatched']}/{check['checked']}"
-            " shipments net to the truth's net_billable_amount"
+            " shipments net to the truth's net_billable_amount;"
+            f" Idempotency-Keys naming two documents: {check.get('shared_idempotency_keys', 0)}"
+        )
+    crm = summary.get("crm_vs_truth")
+    if crm and "missing" in crm:
+        lines.append(
+            f"  CRM cases vs truth: {crm['cases_found']} found / {crm['cases_expected']} expected"
+            f" (missing {crm['missing']}, unexpected {crm['unexpected']},"
+            f" created twice {crm['duplicated']})"
+        )
+        lines.append(
+            f"  CRM statuses: {crm['statuses_found']} in the CRM,"
+            f" {crm['statuses_found'] - crm['statuses_off_mart']} equal to the mart's,"
+            f" {crm['statuses_matching_truth']}/{crm['statuses_expected']}"
+            " equal to the truth's"
         )
     return "\n".join(lines)
 

@@ -24,6 +24,12 @@ It simulates a pipeline that runs at ``clock`` and then every ``tick_hours`` up 
    ``T`` yields one credit note for the disputed amount (capped at the shipment's open balance;
    nothing when that is 0); ``rejected`` yields none. Disputes are handled before step 3 at a tick.
 
+Under faults every "visible" above means readable for good (:mod:`waybill_sandbox.visibility`):
+the shipment must also match across systems (its ERP order, TMS shipment and a WMS confirmation
+copy readable), charges are their latest readable revisions, a Ridgeline POD is its latest
+readable publication, a parcel POD needs a readable feed event first, and damage counts from its
+first readable publication.
+
 ``net_billable_amount`` = sum of invoices - sum of credit notes at the end (0.00 when never billed).
 Ticks at which nothing the shipment depends on changed are skipped: they post nothing.
 """
@@ -34,6 +40,14 @@ import bisect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from waybill_sandbox.visibility import (
+    Visibility,
+    charge_views,
+    event_seen_at,
+    first_event_read_at,
+    fuel_check,
+    pod_valid,
+)
 from waybill_sandbox.world import customer_on_hold, money
 
 if TYPE_CHECKING:
@@ -74,17 +88,18 @@ class OracleResult:
 
 
 def _view(
-    s: Shipment, t: int, damage_seen: int | None
+    s: Shipment, t: int, damage_seen: int | None, vis: Visibility
 ) -> tuple[bool, bool, tuple[tuple[str, int], ...], bool]:
-    """(billable, must be credited, active content, content has a charge out of contract) at t."""
-    active = [v for v in s.charge_views(t) if v.status == "ACTIVE"]
+    """(billable, must be credited, active content, content has a charge out of contract) at t,
+    as a pipeline sees it through ``vis``."""
+    active = [v for v in charge_views(s, vis, t) if v.status == "ACTIVE"]
     content = tuple(sorted((v.charge.charge_code, v.amount_cents) for v in active))
-    out_of_contract = any(not v.charge.in_contract for v in active)
-    reversed_open = (
-        s.pod_reversed_at is not None
-        and s.pod_reversed_at <= t
-        and not (s.pod_corrected_at is not None and s.pod_corrected_at <= t)
+    # Held like a charge out of contract: a FUEL the pipeline cannot check against its LINEHAUL.
+    out_of_contract = (
+        any(not v.charge.in_contract for v in active) or fuel_check(active) is not None
     )
+    # A billed shipment whose POD the pipeline no longer sees valid (reversed, not corrected).
+    reversed_open = s.pod_at is not None and s.pod_at <= t and not pod_valid(s, vis, t)
     cancelled = s.is_cancelled(t)
     # LTL: the POD record (and the TMS) say delivered; parcel: the Track API shows the delivery
     # (and its POD) once the delivered event is published.
@@ -92,9 +107,11 @@ def _view(
         e.milestone == "delivered" and e.published_at <= t for e in s.events
     )
     damaged = damage_seen is not None and damage_seen <= t
+    matched = vis.matched and vis.wms_confirmation_at is not None and vis.wms_confirmation_at <= t
     billable = (
-        delivered
-        and s.pod_valid(t)
+        matched
+        and delivered
+        and pod_valid(s, vis, t)
         and not damaged
         and not customer_on_hold(s.customer, t)
         and not out_of_contract
@@ -104,27 +121,11 @@ def _view(
     return billable, cancelled or reversed_open, content, out_of_contract
 
 
-def damage_seen_at(s: Shipment, ridgeline_release: dict[tuple[str, int], int | None]) -> int | None:
-    """When a pipeline can first see the shipment's damage exception: its event's publication,
-    or for Ridgeline the release of the 214 file that carries it (never, when that file was cut
-    short); None without damage."""
-    times = []
-    for e in s.events:
-        if e.milestone != "damaged":
-            continue
-        if s.carrier.carrier_code == "ridgeline":
-            released = ridgeline_release.get((s.tracking_number, e.seq))
-            if released is not None:
-                times.append(released)
-        else:
-            times.append(e.published_at)
-    return min(times) if times else None
-
-
-def _event_times(s: Shipment, damage_seen: int | None) -> list[int]:
+def _event_times(s: Shipment, damage_seen: int | None, vis: Visibility) -> list[int]:
     times = [e.published_at for e in s.events if e.milestone == "delivered"]
-    if damage_seen is not None:
-        times.append(damage_seen)
+    for t in (damage_seen, vis.wms_confirmation_at, first_event_read_at(s, vis)):
+        if t is not None:
+            times.append(t)
     times += [c.created_at for c in s.charges] + [r.at for r in s.charge_revisions]
     times += [
         t
@@ -146,13 +147,18 @@ def simulate(
     s: Shipment,
     ticks: list[int],
     ridgeline_release: dict[tuple[str, int], int | None] | None = None,
+    vis: Visibility | None = None,
 ) -> OracleResult:
-    """Run the policy for shipment ``s`` over ``ticks`` (sorted). ``ridgeline_release``: when
-    each Ridgeline status event can be read, (PRO, event seq) → its 214 file's release (None:
-    never, the file was cut short); see :func:`ridgeline_event_release`."""
-    damage_seen = damage_seen_at(s, ridgeline_release or {})
+    """Run the policy for shipment ``s`` over ``ticks`` (sorted), seeing what ``vis`` lets a
+    pipeline read (default: everything; see :mod:`waybill_sandbox.visibility`).
+    ``ridgeline_release``, used when ``vis`` is not given: when each Ridgeline status event can
+    be read, (PRO, event seq) → its 214 file's release (None: never, its set was cut off); see
+    :func:`ridgeline_event_release`."""
+    if vis is None:
+        vis = Visibility(ridgeline_release=ridgeline_release)
+    damage_seen = event_seen_at(s, vis, "damaged")
     relevant = {ticks[0]}
-    for t in _event_times(s, damage_seen) if len(ticks) > 1 else ():
+    for t in _event_times(s, damage_seen, vis) if len(ticks) > 1 else ():
         k = bisect.bisect_left(ticks, t)
         if k < len(ticks):
             relevant.add(ticks[k])
@@ -201,7 +207,7 @@ def simulate(
                 if amount > 0:
                     post("credit_note", amount, f"dispute_{plan.reason}", t)
                     dispute_credits += amount
-        billable, must_credit, content, out_of_contract = _view(s, t, damage_seen)
+        billable, must_credit, content, out_of_contract = _view(s, t, damage_seen, vis)
         if not live:
             if billable:
                 post("invoice", sum(c for _, c in content), "rebill" if ever else "first", t)
@@ -252,16 +258,16 @@ def ridgeline_event_release(
     world: World, faults: FaultConfig | None = None
 ) -> dict[tuple[str, int], int | None]:
     """(PRO, event seq) → when its 214 file is released (the latest publication it carries), or
-    None when the file is cut short (truncation faults): a pipeline never reads those events.
-    One streamed pass over the world's files."""
+    None when its set was lost in a file cut short (truncation faults): a pipeline reads the
+    complete sets before the cut, never the rest. One streamed pass over the world's files."""
     from waybill_sandbox.x12 import iter_x12_files
 
     release: dict[tuple[str, int], int | None] = {}
     for f in iter_x12_files(world, faults):
         if f.kind != "214":
             continue
-        for key in f.events:
-            if f.truncated:
+        for k, key in enumerate(f.events):
+            if k >= f.complete_sets:
                 release.setdefault(key, None)
             elif release.get(key) is None or f.created_at < release[key]:  # type: ignore[operator]
                 release[key] = f.created_at

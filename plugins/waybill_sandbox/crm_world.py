@@ -10,7 +10,10 @@
 * :func:`contacts_of` — the customers' "where is my order?" contacts of one shipment.
 
 The truth lists, per shipment, the union of :func:`case_exceptions` over the runs it expects a
-sync at (one case per exception, ever) and the status at the horizon.
+sync at (one case per exception, ever) and the status at the horizon. Both look at the shipment
+through a :class:`~waybill_sandbox.visibility.Visibility`: with faults on, what a pipeline can
+never read does not count (a shipment whose ERP order is unreadable has no customer, so the CRM
+holds nothing of it: :func:`known_to_crm`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from waybill_sandbox.rng import rng_for
+from waybill_sandbox.visibility import (
+    CLEAR,
+    Visibility,
+    charge_views,
+    event_seen_at,
+    fuel_check,
+    pod_valid,
+)
+from waybill_sandbox.world import customer_on_hold
 
 if TYPE_CHECKING:
     from waybill_sandbox.world import Shipment
@@ -29,21 +41,61 @@ DEFAULT_MISSING_POD_HOURS = 48
 CONTACT_CHANNELS = ("phone", "email", "chat")
 
 
-def reported(s: Shipment, exception: str, at: int) -> bool:
-    """True when the carrier published a ``damaged``/``lost`` event of ``s`` by ``at``."""
-    return any(e.milestone == exception and e.published_at <= at for e in s.events)
+def reported(s: Shipment, exception: str, at: int, vis: Visibility = CLEAR) -> bool:
+    """True when a pipeline has read the carrier's ``damaged``/``lost`` event of ``s`` by ``at``
+    (its publication; a Ridgeline 214 set: its file's release)."""
+    seen = event_seen_at(s, vis, exception)
+    return seen is not None and seen <= at
 
 
-def customer_status(s: Shipment, at: int) -> str:
+def known_to_crm(vis: Visibility) -> bool:
+    """True when Waybill can tell the CRM about the shipment at all: the CRM needs the
+    customer, which only the ERP order names."""
+    return vis.erp_order
+
+
+def delivered_seen(s: Shipment, at: int, vis: Visibility = CLEAR) -> bool:
+    """True when a pipeline knows by ``at`` that ``s`` was delivered: the TMS shows it from the
+    true delivery time; without a readable TMS shipment, the carrier's delivered event."""
+    if s.delivered_at is None or s.delivered_at > at:
+        return False
+    if vis.tms_shipment:
+        return True
+    seen = event_seen_at(s, vis, "delivered")
+    return seen is not None and seen <= at
+
+
+def customer_status(s: Shipment, at: int, vis: Visibility = CLEAR) -> str:
     """The customer-visible status of ``s`` at ``at`` (epoch seconds): delivered by its true
-    delivery time (the TMS shows it then), lost once the carrier reported it."""
-    if s.delivered_at is not None and s.delivered_at <= at:
+    delivery time (the TMS shows it then), lost once the carrier reported it, in transit once
+    the WMS confirmation that says it shipped is read."""
+    if delivered_seen(s, at, vis):
         return "delivered"
-    if reported(s, "lost", at):
+    if reported(s, "lost", at, vis):
         return "lost"
-    if s.shipped_at <= at:
+    if s.shipped_at <= at and vis.wms_confirmation_at is not None and vis.wms_confirmation_at <= at:
         return "in_transit"
     return "processing"
+
+
+def visible_hold_reasons(s: Shipment, at: int, vis: Visibility = CLEAR) -> list[str]:
+    """:meth:`Shipment.hold_reasons` as a pipeline sees them at ``at`` (``missing_pod`` and the
+    :data:`BILLING_HOLDS`; only for a shipment delivered by then)."""
+    reasons = []
+    if not pod_valid(s, vis, at):
+        reasons.append("missing_pod")
+    if customer_on_hold(s.customer, at):
+        reasons.append("credit_hold")
+    # Charges reach a shipment through its TMS shipment: unreadable, it has none.
+    charges = charge_views(s, vis, at) if vis.tms_shipment else []
+    active = [v for v in charges if v.status == "ACTIVE"]
+    if any(not v.charge.in_contract for v in active) or (
+        fuel_check(active) == "charge_out_of_contract"
+    ):
+        reasons.append("charge_out_of_contract")
+    if s.is_cancelled(at):
+        reasons.append("cancelled")
+    return reasons
 
 
 def case_exceptions(
@@ -52,6 +104,7 @@ def case_exceptions(
     *,
     missing_pod_hours: float = DEFAULT_MISSING_POD_HOURS,
     dispute_open: bool = False,
+    vis: Visibility = CLEAR,
 ) -> list[str]:
     """The exceptions of ``s`` that deserve a case at ``at``, in :data:`EXCEPTIONS` order.
 
@@ -59,19 +112,19 @@ def case_exceptions(
     ERP decides that from its documents; the caller knows it).
     """
     found = []
-    delivered_at = s.delivered_at if s.delivered_at is not None and s.delivered_at <= at else None
+    delivered_at = s.delivered_at if delivered_seen(s, at, vis) else None
     delivered = delivered_at is not None
-    lost = reported(s, "lost", at)
+    lost = reported(s, "lost", at, vis)
     if (delivered_at is not None and delivered_at > s.promised_delivery_at) or (
         not delivered and not lost and s.promised_delivery_at < at
     ):
         found.append("delay")
-    if reported(s, "damaged", at):
+    if reported(s, "damaged", at, vis):
         found.append("damage")
     if lost:
         found.append("loss")
     if delivered_at is not None:
-        reasons = s.hold_reasons(at)
+        reasons = visible_hold_reasons(s, at, vis)
         if "missing_pod" in reasons and delivered_at <= at - missing_pod_hours * 3600:
             found.append("missing_pod")
         if any(reason in BILLING_HOLDS for reason in reasons):

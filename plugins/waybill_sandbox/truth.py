@@ -13,13 +13,19 @@ from typing import TextIO
 
 from waybill_sandbox.billing_oracle import oracle_ticks, ridgeline_event_release, simulate
 from waybill_sandbox.carrier_json import pod_record_key
-from waybill_sandbox.crm_world import DEFAULT_MISSING_POD_HOURS, case_exceptions, customer_status
+from waybill_sandbox.crm_world import (
+    DEFAULT_MISSING_POD_HOURS,
+    case_exceptions,
+    customer_status,
+    known_to_crm,
+)
 from waybill_sandbox.faults import FaultConfig
 from waybill_sandbox.files import csv_rows_for
 from waybill_sandbox.lifecycle import pod_publications
 from waybill_sandbox.records import erp_credit_holds, inventory_snapshot
 from waybill_sandbox.reference import CARRIERS
 from waybill_sandbox.timefmt import iso_utc
+from waybill_sandbox.visibility import Visibility, visibility_of
 from waybill_sandbox.world import Shipment, World, money
 from waybill_sandbox.x12 import X12Batcher
 
@@ -36,9 +42,13 @@ def shipment_truth(
     ticks: list[int] | None = None,
     ridgeline_release: dict[tuple[str, int], int | None] | None = None,
     missing_pod_hours: float = DEFAULT_MISSING_POD_HOURS,
+    faults: FaultConfig | None = None,
 ) -> dict:
     """The truth record of one shipment (``ticks``: the billing oracle's run times, default one
-    run at the horizon; the CRM sync is expected at the same runs)."""
+    run at the horizon; the CRM sync is expected at the same runs). Under ``faults`` the billing
+    oracle and the CRM expectations see only what a pipeline can read
+    (:mod:`waybill_sandbox.visibility`)."""
+    vis = visibility_of(s, world, faults, ridgeline_release)
     reasons = s.hold_reasons(world.as_of)
     delivered = s.delivered_at is not None
     on_time = s.is_on_time
@@ -78,15 +88,26 @@ def shipment_truth(
         if invoiced is not None
         else None,
         "weight_kg": s.weight_kg,
-        **lifecycle_truth(s, ticks or [world.as_of], ridgeline_release),
+        **lifecycle_truth(s, ticks or [world.as_of], ridgeline_release, vis),
     }
-    record.update(crm_truth(s, record, ticks or [world.as_of], missing_pod_hours))
+    record.update(crm_truth(s, record, ticks or [world.as_of], missing_pod_hours, vis))
     return record
 
 
-def crm_truth(s: Shipment, record: dict, ticks: list[int], missing_pod_hours: float) -> dict:
+def crm_truth(
+    s: Shipment,
+    record: dict,
+    ticks: list[int],
+    missing_pod_hours: float,
+    vis: Visibility | None = None,
+) -> dict:
     """The CRM part of a shipment's truth: its customer-visible status at the last run and the
-    cases it deserves — one per exception seen at any run (a case is never opened twice)."""
+    cases it deserves — one per exception seen at any run (a case is never opened twice). A
+    shipment Waybill cannot name the customer of (unreadable ERP order) has status None and no
+    cases: the CRM refuses its records."""
+    vis = vis or Visibility()
+    if not known_to_crm(vis):
+        return {"customer_status": None, "crm_cases": []}
     plan = s.dispute if any(d["raised"] for d in record["disputes"]) else None
     cases: set[str] = set()
     for at in ticks:
@@ -96,11 +117,13 @@ def crm_truth(s: Shipment, record: dict, ticks: list[int], missing_pod_hours: fl
             and (plan.resolve_at is None or plan.resolve_at > at)
         )
         cases.update(
-            case_exceptions(s, at, missing_pod_hours=missing_pod_hours, dispute_open=dispute_open)
+            case_exceptions(
+                s, at, missing_pod_hours=missing_pod_hours, dispute_open=dispute_open, vis=vis
+            )
         )
     order = ("delay", "damage", "loss", "missing_pod", "billing_hold", "dispute")
     return {
-        "customer_status": customer_status(s, ticks[-1]),
+        "customer_status": customer_status(s, ticks[-1], vis),
         "crm_cases": [
             {"external_id": f"{s.order_number}:{name}", "exception": name}
             for name in order
@@ -113,16 +136,18 @@ def lifecycle_truth(
     s: Shipment,
     ticks: list[int],
     ridgeline_release: dict[tuple[str, int], int | None] | None = None,
+    vis: Visibility | None = None,
 ) -> dict:
     """The post-delivery part of a shipment's truth: its change, dispute plan, contract policy,
-    and what the billing oracle expects (net amount and documents)."""
+    and what the billing oracle expects (net amount and documents) from what ``vis`` lets a
+    pipeline read."""
     changes = []
     if s.change_kind is not None and s.change_at is not None:
         change: dict = {"kind": s.change_kind, "at": iso_utc(s.change_at)}
         if s.pod_corrected_at is not None:
             change["corrected_at"] = iso_utc(s.pod_corrected_at)
         changes.append(change)
-    result = simulate(s, ticks, ridgeline_release)
+    result = simulate(s, ticks, ridgeline_release, vis)
     disputes = []
     if s.dispute is not None:
         plan = s.dispute
@@ -265,10 +290,11 @@ def write_truth(
                     }
                 )
         add_x12(batcher.add(s))
-        rec = shipment_truth(s, world, ticks, ridgeline_release, missing_pod_hours)
+        rec = shipment_truth(s, world, ticks, ridgeline_release, missing_pod_hours, faults)
         for case in rec["crm_cases"]:
             crm_cases[case["exception"]] += 1
-        crm_statuses[rec["customer_status"]] += 1
+        if rec["customer_status"] is not None:
+            crm_statuses[rec["customer_status"]] += 1
         out.write(("" if first else ",\n") + json.dumps(rec, separators=(",", ":")))
         first = False
         c = carriers[s.carrier.carrier_code]

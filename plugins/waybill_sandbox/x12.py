@@ -55,6 +55,9 @@ class X12File:
     truncated: bool = False
     shipments: list[str] = field(default_factory=list)  # PRO numbers referenced
     events: list[tuple[str, int]] = field(default_factory=list)  # 214: (PRO, event seq) carried
+    # The leading transaction sets whose SE segment (with its terminator) survived the cut: a
+    # reader still gets these from a truncated file. Equals transaction_sets when not truncated.
+    complete_sets: int = 0
 
 
 def _segments_to_text(segments: list[list[str]], style: int) -> str:
@@ -282,8 +285,10 @@ class X12Batcher:
         data = text.encode("ascii", "replace")
         name = f"{SENDER}_{kind}_{n + 1:06d}.edi"
         truncated = self.faults.file_truncated(world.seed, name)
+        complete = len(bodies)
         if truncated:
             data = data[: max(40, int(len(data) * (0.5 + 0.4 * unit(world.seed, "cut", name))))]
+            complete = complete_sets(text, n % len(STYLES), len(data))
         return X12File(
             name,
             kind,
@@ -293,7 +298,24 @@ class X12Batcher:
             truncated,
             sorted({s.tracking_number for s, _ in items}),
             [(s.tracking_number, ev.seq) for s, ev in items] if kind == "214" else [],
+            complete,
         )
+
+
+def complete_sets(text: str, style: int, cut: int) -> int:
+    """How many leading transaction sets of ``text`` (written in ``style``) end, SE segment and
+    its terminator included, within the first ``cut`` characters."""
+    elem, term, _ = STYLES[style]
+    marker = f"{term}SE{elem}"
+    count = 0
+    at = text.find(marker)
+    while at != -1:
+        end = text.find(term, at + len(marker))
+        if end == -1 or end + len(term) > cut:
+            break
+        count += 1
+        at = text.find(marker, end)
+    return count
 
 
 def iter_x12_files(world: World, faults: FaultConfig | None = None) -> Iterator[X12File]:
