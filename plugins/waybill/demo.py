@@ -33,7 +33,7 @@ import requests
 from waybill import runtime, warehouse
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
 SANDBOX_START_TIMEOUT_S = 120
 TICK_HOURS = 24
@@ -114,7 +114,11 @@ def run_demo(seed: int, shipments: int, faults: float = 0.0, days: int = 2) -> i
     summary.update({"days": days, "faults": faults, "tick_hours": TICK_HOURS})
     summary["webhooks"] = webhook_summary(pusher, demo_webhooks)
     truth = sandbox_truth(
-        seed=seed, shipments=shipments, faults=faults, clock=runs[0]["clock"] if runs else None
+        seed=seed,
+        shipments=shipments,
+        faults=faults,
+        clock=runs[0]["clock"] if runs else None,
+        pushed=pushing,
     )
     summary["ledger_vs_truth"] = ledger_vs_truth(ledger, truth)
     summary["crm_vs_truth"] = crm_vs_truth(
@@ -154,11 +158,12 @@ def _advance_clock(base_url: str, token: str, hours: int) -> str:
 
 
 def sandbox_truth(
-    *, seed: int, shipments: int, faults: float, clock: str | None
+    *, seed: int, shipments: int, faults: float, clock: str | None, pushed: Sequence[str] = ()
 ) -> dict[str, Any] | None:
     """``waybill sandbox truth`` for the demo's world: same seed, scale and faults, the billing
     oracle and the CRM sync run at ``clock`` and every ``TICK_HOURS`` after, a missing POD
-    deserving a case after the CRM mapping's hours. None when there was no run (no clock)."""
+    deserving a case after the CRM mapping's hours, the ``pushed`` carriers' events also
+    received as webhooks. None when there was no run (no clock)."""
     from waybill.crm.mapping import load_mapping
 
     if clock is None:
@@ -179,6 +184,8 @@ def sandbox_truth(
         str(faults),
         "--missing-pod-hours",
         str(load_mapping().missing_pod_after_hours),
+        "--pushed-carriers",
+        ",".join(pushed),
     ]
     return json.loads(subprocess.run(command, capture_output=True, check=True, text=True).stdout)
 

@@ -15,7 +15,8 @@ It simulates a pipeline that runs at ``clock`` and then every ``tick_hours`` up 
 3. After that, at each tick: if it is cancelled, or its POD is reversed with no corrected POD yet,
    a **credit note for the open balance** (net 0); should it become billable again, a new invoice
    for the content then. Else, when the active charges ``(code, amount)`` differ from what the live
-   invoice billed: if the new content has a charge out of contract, nothing (held); else per the
+   invoice billed: if the new content has a charge out of contract, or the customer is on credit
+   hold at ``T``, nothing (held until it clears); else per the
    customer's ``amendment_policy``: ``credit_and_rebill`` = a credit note for the open balance and
    a replacement invoice for (new content - accepted dispute credits so far); ``adjustment`` = an
    adjustment invoice for a positive delta or a credit note for a negative one.
@@ -216,7 +217,8 @@ def simulate(
             if net > 0:
                 post("credit_note", net, "cancellation" if s.is_cancelled(t) else "pod_reversal", t)
             live = False
-        elif content != billed and not out_of_contract:
+        elif content != billed and not out_of_contract and not customer_on_hold(s.customer, t):
+            # Held while the customer is on credit hold, like a first invoice; posted once it lifts.
             cause = (
                 s.change_kind
                 if s.change_kind in CHARGE_CHANGES and s.change_at is not None and s.change_at <= t

@@ -104,6 +104,7 @@ def cmd_truth(args: argparse.Namespace) -> int:
         "clock": resolve_clock(world, args.clock),
         "tick_hours": args.tick_hours,
         "missing_pod_hours": args.missing_pod_hours,
+        "pushed": frozenset(c for c in args.pushed_carriers.split(",") if c),
     }
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
@@ -220,6 +221,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=48.0,
         help="a CRM case for a missing POD once delivered this many hours ago (default 48)",
+    )
+    truth.add_argument(
+        "--pushed-carriers",
+        default="",
+        help="comma-separated carriers whose events the pipeline also receives as webhooks",
     )
     truth.set_defaults(func=_guarded(cmd_truth))
 

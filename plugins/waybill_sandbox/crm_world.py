@@ -12,8 +12,10 @@
 The truth lists, per shipment, the union of :func:`case_exceptions` over the runs it expects a
 sync at (one case per exception, ever) and the status at the horizon. Both look at the shipment
 through a :class:`~waybill_sandbox.visibility.Visibility`: with faults on, what a pipeline can
-never read does not count (a shipment whose ERP order is unreadable has no customer, so the CRM
-holds nothing of it: :func:`known_to_crm`).
+never read does not count. A shipment whose ERP order is unreadable has no customer, so the CRM
+holds no status of it (:func:`known_to_crm`), but its cases still open (a case needs no
+customer): with no order there is no promise (no delay), no order status (no cancellation), no
+credit hold to read, and every charge is out of contract (no contract to check it against).
 """
 
 from __future__ import annotations
@@ -80,20 +82,22 @@ def customer_status(s: Shipment, at: int, vis: Visibility = CLEAR) -> str:
 
 def visible_hold_reasons(s: Shipment, at: int, vis: Visibility = CLEAR) -> list[str]:
     """:meth:`Shipment.hold_reasons` as a pipeline sees them at ``at`` (``missing_pod`` and the
-    :data:`BILLING_HOLDS`; only for a shipment delivered by then)."""
+    :data:`BILLING_HOLDS`; only for a shipment delivered by then). Without a readable ERP order
+    the customer, its contract and the order's status are unknown (see the module's doc)."""
     reasons = []
     if not pod_valid(s, vis, at):
         reasons.append("missing_pod")
-    if customer_on_hold(s.customer, at):
+    if vis.erp_order and customer_on_hold(s.customer, at):
         reasons.append("credit_hold")
     # Charges reach a shipment through its TMS shipment: unreadable, it has none.
     charges = charge_views(s, vis, at) if vis.tms_shipment else []
     active = [v for v in charges if v.status == "ACTIVE"]
-    if any(not v.charge.in_contract for v in active) or (
-        fuel_check(active) == "charge_out_of_contract"
+    if (active and not vis.erp_order) or (
+        any(not v.charge.in_contract for v in active)
+        or fuel_check(active) == "charge_out_of_contract"
     ):
         reasons.append("charge_out_of_contract")
-    if s.is_cancelled(at):
+    if vis.erp_order and s.is_cancelled(at):
         reasons.append("cancelled")
     return reasons
 
@@ -115,8 +119,10 @@ def case_exceptions(
     delivered_at = s.delivered_at if delivered_seen(s, at, vis) else None
     delivered = delivered_at is not None
     lost = reported(s, "lost", at, vis)
-    if (delivered_at is not None and delivered_at > s.promised_delivery_at) or (
-        not delivered and not lost and s.promised_delivery_at < at
+    # The promise is the ERP order's requested delivery date: unreadable, there is none.
+    if vis.erp_order and (
+        (delivered_at is not None and delivered_at > s.promised_delivery_at)
+        or (not delivered and not lost and s.promised_delivery_at < at)
     ):
         found.append("delay")
     if reported(s, "damaged", at, vis):

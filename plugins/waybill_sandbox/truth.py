@@ -43,12 +43,13 @@ def shipment_truth(
     ridgeline_release: dict[tuple[str, int], int | None] | None = None,
     missing_pod_hours: float = DEFAULT_MISSING_POD_HOURS,
     faults: FaultConfig | None = None,
+    pushed: frozenset[str] = frozenset(),
 ) -> dict:
     """The truth record of one shipment (``ticks``: the billing oracle's run times, default one
     run at the horizon; the CRM sync is expected at the same runs). Under ``faults`` the billing
     oracle and the CRM expectations see only what a pipeline can read
-    (:mod:`waybill_sandbox.visibility`)."""
-    vis = visibility_of(s, world, faults, ridgeline_release)
+    (:mod:`waybill_sandbox.visibility`; ``pushed``: carriers whose events also arrive as webhooks)."""
+    vis = visibility_of(s, world, faults, ridgeline_release, pushed)
     reasons = s.hold_reasons(world.as_of)
     delivered = s.delivered_at is not None
     on_time = s.is_on_time
@@ -103,11 +104,9 @@ def crm_truth(
 ) -> dict:
     """The CRM part of a shipment's truth: its customer-visible status at the last run and the
     cases it deserves — one per exception seen at any run (a case is never opened twice). A
-    shipment Waybill cannot name the customer of (unreadable ERP order) has status None and no
-    cases: the CRM refuses its records."""
+    shipment Waybill cannot name the customer of (unreadable ERP order) has status None (the CRM
+    refuses a status without a customer) but still its cases (a case needs none)."""
     vis = vis or Visibility()
-    if not known_to_crm(vis):
-        return {"customer_status": None, "crm_cases": []}
     plan = s.dispute if any(d["raised"] for d in record["disputes"]) else None
     cases: set[str] = set()
     for at in ticks:
@@ -123,7 +122,7 @@ def crm_truth(
         )
     order = ("delay", "damage", "loss", "missing_pod", "billing_hold", "dispute")
     return {
-        "customer_status": customer_status(s, ticks[-1], vis),
+        "customer_status": customer_status(s, ticks[-1], vis) if known_to_crm(vis) else None,
         "crm_cases": [
             {"external_id": f"{s.order_number}:{name}", "exception": name}
             for name in order
@@ -223,12 +222,15 @@ def write_truth(
     clock: int | None = None,
     tick_hours: float = 24.0,
     missing_pod_hours: float = DEFAULT_MISSING_POD_HOURS,
+    pushed: frozenset[str] = frozenset(),
 ) -> None:
     """Write the truth JSON of ``world`` to ``out`` in one streamed pass over the shipments.
 
     The billing oracle (``net_billable_amount``, ``expected_documents``) runs at ``clock``
     (default the horizon) and every ``tick_hours`` after it; the CRM cases (``crm_cases``) are
     those a sync at the same runs opens, a missing POD once ``missing_pod_hours`` old.
+    ``pushed``: carriers whose events the pipeline also receives as webhooks (under faults, a
+    bad feed copy of their events then hides nothing).
     """
     faults = faults or FaultConfig()
     first_tick = world.as_of if clock is None else clock
@@ -290,7 +292,7 @@ def write_truth(
                     }
                 )
         add_x12(batcher.add(s))
-        rec = shipment_truth(s, world, ticks, ridgeline_release, missing_pod_hours, faults)
+        rec = shipment_truth(s, world, ticks, ridgeline_release, missing_pod_hours, faults, pushed)
         for case in rec["crm_cases"]:
             crm_cases[case["exception"]] += 1
         if rec["customer_status"] is not None:

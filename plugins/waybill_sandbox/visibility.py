@@ -63,9 +63,12 @@ def visibility_of(
     world: World,
     faults: FaultConfig | None,
     ridgeline_release: dict[tuple[str, int], int | None] | None = None,
+    pushed: frozenset[str] = frozenset(),
 ) -> Visibility:
     """What faults hide of ``s`` for good (``ridgeline_release``: see
-    :func:`waybill_sandbox.billing_oracle.ridgeline_event_release`)."""
+    :func:`waybill_sandbox.billing_oracle.ridgeline_event_release`). A carrier in ``pushed``
+    also delivers its events as signed webhooks (clean payloads, at publication), so none of
+    its events is hidden: the pipeline reads them from the push when the feed's copy is bad."""
     if faults is None or not faults.enabled:
         return Visibility(ridgeline_release=ridgeline_release)
 
@@ -95,7 +98,7 @@ def visibility_of(
     code = s.carrier.carrier_code
     events: frozenset[int] = frozenset()
     pods: frozenset[int] = frozenset()
-    if code in ("parcelco", "swiftex"):
+    if code in ("parcelco", "swiftex") and code not in pushed:
         events = frozenset(
             k
             for k in range(len(s.events))
