@@ -19,6 +19,7 @@ BUILTIN_COMMANDS = (
     "waybill.commands.carriers",
     "waybill.commands.webhooks",
     "waybill.commands.compose",
+    "waybill.commands.ui",
 )
 
 
