@@ -57,6 +57,9 @@ def environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
         "DBT_VERSION_CHECK": "false",
         "DO_NOT_TRACK": "1",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        # cosmos keeps dbt's partial-parse state here; /tmp/cosmos (its default) is shared by
+        # every project on the machine, whose profiles differ, so each task would parse afresh.
+        "AIRFLOW__COSMOS__CACHE_DIR": str(warehouse.state_dir() / "cosmos"),
         # cosmos's plugin serves build/reports/dbt-docs in the UI (Browse → dbt Docs).
         "AIRFLOW__COSMOS__DBT_DOCS_PROJECTS": json.dumps(
             {"waybill": {"dir": str(DBT_DOCS_DIR), "index": "index.html", "name": "dbt Docs"}}
