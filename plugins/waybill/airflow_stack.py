@@ -147,6 +147,9 @@ class AirflowStack:
         env.setdefault("AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT", "300")
         env.setdefault("AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT", "300")
         env.setdefault("AIRFLOW__CORE__PARALLELISM", str(self.parallelism))
+        # A task's calls to the api-server (start, heartbeat) time out after 5 s by default: a busy
+        # api-server then fails tasks before they start, and retries wait minutes.
+        env.setdefault("AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT", "60")
         env.update(
             {
                 "AIRFLOW__CORE__EXECUTOR": self.executor,
