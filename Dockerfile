@@ -6,7 +6,7 @@ COPY --chown=airflow:0 . /opt/waybill
 USER airflow
 WORKDIR /opt/waybill
 
-# requirements.txt pins the same Airflow as the base image; the Celery provider adds the workers.
-RUN pip install --no-cache-dir -r requirements.txt "apache-airflow-providers-celery" \
+# requirements.txt pins the same Airflow as the base image and the Celery provider the workers run.
+RUN pip install --no-cache-dir -r requirements.txt \
  && pip install --no-cache-dir --no-deps -e . \
  && waybill dbt parse --no-version-check --quiet

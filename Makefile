@@ -2,7 +2,8 @@
 #   make demo [SEED=42] [SHIPMENTS=2000] [DAYS=2] [FAULTS=0]   whole pipeline through Airflow, day by day
 #   make test                              lint + the whole suite (what CI runs)
 #   make test-fast                         lint + the suite without the e2e pipeline runs
-#   make airflow                           Airflow UI on http://127.0.0.1:8080 with these DAGs
+#   make airflow [EXECUTOR=local|celery]   Airflow UI on http://127.0.0.1:8080: these DAGs, the sandbox
+#                                          wired in (unless AIRFLOW_CONN_* are set), the dbt docs
 #   make bench                             benchmarks -> build/bench/results.json
 
 PYTHON ?= python3.11
@@ -12,6 +13,7 @@ SEED ?= 42
 SHIPMENTS ?= 2000
 FAULTS ?= 0
 DAYS ?= 2
+EXECUTOR ?= local
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
@@ -59,8 +61,7 @@ format: $(STAMP)
 	$(BIN)/waybill exec sqlfluff fix dbt_project
 
 airflow: setup
-	$(BIN)/waybill airflow db migrate
-	$(BIN)/waybill airflow standalone
+	$(BIN)/waybill ui --executor $(EXECUTOR) --seed $(SEED) --shipments $(SHIPMENTS)
 
 bench: setup
 	$(BIN)/python -m benchmarks

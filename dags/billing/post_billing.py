@@ -33,7 +33,9 @@ Airflow runs this DAG when the billing mart is rebuilt.
    (`actor`). With nothing waiting, the step is skipped. A held document stays held until its
    billable content changes. While finance thinks, the next run of this DAG waits (one run at a
    time): keep the timeout short where runs are frequent.
-5. **write_report** — `build/reports/billing/<run>/index.html` (and `latest`) for finance,
+5. **write_report** — `<artifacts>/billing/<run>/index.html` (and `latest`) for finance, where
+   `<artifacts>` is `WAYBILL_ARTIFACTS_URL` (object storage shared by every worker; default
+   `build/reports`), next to the gate's `gate.json` and GX Data Docs;
    written once step 3 is done (approvals still waiting are listed) and again
    (**refresh_report**) after the approved documents were posted.
 """

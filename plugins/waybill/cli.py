@@ -20,6 +20,7 @@ BUILTIN_COMMANDS = (
     "waybill.commands.webhooks",
     "waybill.commands.compose",
     "waybill.commands.backfill",
+    "waybill.commands.ui",
 )
 
 

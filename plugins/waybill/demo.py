@@ -127,7 +127,9 @@ def run_demo(seed: int, shipments: int, faults: float = 0.0, days: int = 2) -> i
     report_dir = write_reports(summary)
     print(render_summary(summary, streamed=True))
     print(f"reports: {report_dir}")
-    docs = generate_dbt_docs()
+    from waybill import dbt_docs
+
+    docs = dbt_docs.generate()
     print(f"dbt docs: {docs}" if docs else "dbt docs: not generated (see dbt-docs.log)")
     if failed:
         print(f"demo failed: {failed} (the task logs: {log_path})", file=sys.stderr)
@@ -428,12 +430,14 @@ def sandbox(
     days: int,
     ledger: Path,
     env: dict[str, str] | None = None,
+    log_dir: Path | None = None,
 ) -> Iterator[tuple[str, str]]:
     """Run ``waybill sandbox serve`` in a child process, its clock ``days`` × 24 h before the
     world's horizon and its ERP ledger at ``ledger`` (emptied first); yield (base URL, clock);
-    stop it on exit. ``env`` adds to the child's environment (the carriers' webhook secrets)."""
+    stop it on exit. ``env`` adds to the child's environment (the carriers' webhook secrets).
+    Its log is ``<log_dir>/sandbox.log`` (default the demo's folder)."""
     port = _free_port()
-    log_path = demo_dir() / "sandbox.log"
+    log_path = (log_dir or demo_dir()) / "sandbox.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     ledger.unlink(missing_ok=True)
     crm_ledger = ledger.with_name("crm_ledger.jsonl")
@@ -703,34 +707,6 @@ def _gate_statistics() -> dict[str, Any]:
         "evaluated": sum(v["statistics"]["evaluated_expectations"] for v in validations),
         "successful": sum(v["statistics"]["successful_expectations"] for v in validations),
     }
-
-
-def generate_dbt_docs() -> Path | None:
-    """Build the dbt docs site (one self-contained ``static_index.html``) into ``build/reports/dbt-docs``.
-
-    Returns the page, or None when dbt failed (its output is in ``build/reports/dbt-docs.log``).
-    """
-    target = runtime.BUILD_DIR / "reports" / "dbt-docs"
-    log_path = runtime.BUILD_DIR / "reports" / "dbt-docs.log"
-    with log_path.open("w") as log:
-        completed = subprocess.run(
-            [
-                str(runtime.DBT_EXECUTABLE),
-                "docs",
-                "generate",
-                "--static",
-                "--no-version-check",
-                "--target-path",
-                str(target),
-            ],
-            cwd=runtime.DBT_PROJECT_DIR,
-            env={**os.environ, **runtime.environment()},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-    page = target / "static_index.html"
-    return page if completed.returncode == 0 and page.exists() else None
 
 
 def write_reports(summary: dict[str, Any]) -> Path:

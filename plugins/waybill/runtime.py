@@ -7,6 +7,7 @@ Airflow is imported. Values already set in the environment win, so a team's depl
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 DAGS_FOLDER = warehouse.PROJECT_ROOT / "dags"
 DBT_PROJECT_DIR = warehouse.PROJECT_ROOT / "dbt_project"
 BUILD_DIR = warehouse.PROJECT_ROOT / "build"
+# `dbt docs generate` writes the site here (waybill.dbt_docs); the Airflow UI serves it.
+DBT_DOCS_DIR = BUILD_DIR / "reports" / "dbt-docs"
 # The dbt of the interpreter running Waybill (its venv), whatever PATH says.
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 # scheme://user:password@ -> keeps scheme://user: and masks up to the last @ before the host.
@@ -57,6 +60,10 @@ def environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
         # cosmos keeps dbt's partial-parse state here; /tmp/cosmos (its default) is shared by
         # every project on the machine, whose profiles differ, so each task would parse afresh.
         "AIRFLOW__COSMOS__CACHE_DIR": str(warehouse.state_dir() / "cosmos"),
+        # cosmos's plugin serves build/reports/dbt-docs in the UI (Browse → dbt Docs).
+        "AIRFLOW__COSMOS__DBT_DOCS_PROJECTS": json.dumps(
+            {"waybill": {"dir": str(DBT_DOCS_DIR), "index": "index.html", "name": "dbt Docs"}}
+        ),
         "GX_ANALYTICS_ENABLED": "false",
         "WAYBILL_BUILD_DIR": str(BUILD_DIR),
         **warehouse.dbt_env(),

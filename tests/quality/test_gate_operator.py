@@ -24,7 +24,8 @@ def _operator(schema: str, folder: Path) -> QualityGateOperator:
             context,
             "test_gate",
             [validation(context, suite, schema, "fct_invoice_lines")],
-            folder / SUMMARY_FILE,
+            # Next to the GX context, as billing_gate_checkpoint writes it (the gate's scratch).
+            Path(context.root_directory).parent / SUMMARY_FILE,
         )
 
     def run_folder(run_id: str) -> Path:
@@ -59,7 +60,7 @@ def test_row_failures_pass_the_gate_and_are_named(scratch_schema, tmp_path):  # 
     verdict = _pushed_verdict(ti)
     assert (verdict["passed"], verdict["message"]) == (True, None)
     assert summary["verdict"] == verdict
-    # The GX context and its Data Docs live in the folder the caller chose.
+    # The Data Docs and the summary are published to the folder the caller chose.
     docs = tmp_path / "run" / "gx" / "uncommitted" / "data_docs" / "local_site"
     assert (docs / "index.html").exists()
     assert (tmp_path / "run" / SUMMARY_FILE).exists()

@@ -1,24 +1,29 @@
-"""Where each ``post_billing`` run writes its report, GX Data Docs and gate summary.
+"""Where each ``post_billing`` run publishes its report, GX Data Docs and gate summary.
 
-Billing decides the folder; the quality gate is handed it (``QualityGateOperator(run_folder=…)``)
-and writes its file data context and summary (:data:`waybill.quality.outcomes.SUMMARY_FILE`) there.
+Billing decides the place, ``<artifacts>/billing/<run>/`` (:func:`waybill.artifacts.root`:
+object storage, or ``build/reports`` by default); the quality gate is handed it
+(``QualityGateOperator(run_folder=…)``) and publishes its summary
+(:data:`waybill.quality.outcomes.SUMMARY_FILE`) and Data Docs there, where the report task reads
+them on whichever worker it runs.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from waybill import runtime
+from waybill import artifacts
 from waybill.quality.outcomes import SUMMARY_FILE
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def reports_root() -> Path:
-    """``$WAYBILL_BUILD_DIR/reports/billing`` (default ``build/reports/billing``)."""
-    return Path(os.environ.get("WAYBILL_BUILD_DIR", runtime.BUILD_DIR)) / "reports" / "billing"
+def reports_root() -> ObjectStoragePath:
+    """``<artifacts>/billing`` (default ``$WAYBILL_BUILD_DIR/reports/billing``)."""
+    return artifacts.root() / "billing"
 
 
 def run_folder_name(run_id: str) -> str:
@@ -26,13 +31,11 @@ def run_folder_name(run_id: str) -> str:
     return _UNSAFE.sub("_", run_id).strip("_") or "run"
 
 
-def run_folder(run_id: str) -> Path:
-    """The run's report folder (created if missing)."""
-    folder = reports_root() / run_folder_name(run_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def run_folder(run_id: str) -> ObjectStoragePath:
+    """The run's report folder (folders are created as files are written)."""
+    return reports_root() / run_folder_name(run_id)
 
 
-def gate_summary_path(run_id: str) -> Path:
-    """The gate's outcome JSON written by :class:`waybill.quality.actions.GateSummaryAction`."""
+def gate_summary_path(run_id: str) -> ObjectStoragePath:
+    """The gate's outcome JSON published by :class:`waybill.quality.gate_operator.QualityGateOperator`."""
     return run_folder(run_id) / SUMMARY_FILE

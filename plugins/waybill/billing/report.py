@@ -1,4 +1,4 @@
-"""The finance report of a ``post_billing`` run: ``<reports>/billing/<run>/index.html`` + ``latest``.
+"""The finance report of a ``post_billing`` run: ``<artifacts>/billing/<run>/index.html`` + ``latest``.
 
 Posted invoices (count and amount by currency), the mart's business holds (reason, count,
 amount at risk, oldest) and the gate's holds by rule with examples, the run's amendments and
@@ -6,7 +6,8 @@ credit notes, open disputes by reason and age, approvals waiting, invoice cycle 
 dispute rate, the evidence behind each held or disputed invoice (milestones, POD, rate-card
 lines), this run's expectation results linked to its GX Data Docs, and the hold-rate trend as
 an inline SVG: the page needs no network. Reads ``ops.billing_*``, the finance marts and the
-run's ``gate.json`` (see :mod:`waybill.billing.finance_story`).
+run's ``gate.json`` published by the gate (see :mod:`waybill.billing.finance_story`); writes the
+page to the artifacts store (:mod:`waybill.artifacts`), never to this worker's folder.
 """
 
 from __future__ import annotations
@@ -15,18 +16,22 @@ import html
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlparse
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from waybill import warehouse
+from waybill import artifacts, warehouse
 from waybill.billing.finance_story import gather_story
-from waybill.billing.paths import gate_summary_path, reports_root, run_folder
+from waybill.billing.paths import gate_summary_path, run_folder
 from waybill.quality import outcomes
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "include" / "templates"
 TREND_RUNS = 20
+# Where the report names its latest run on a store without symbolic links (object storage).
+LATEST_FILE = "LATEST"
 
 
 def _rows(conn, query: str, params: tuple = ()) -> list[dict[str, Any]]:
@@ -34,16 +39,6 @@ def _rows(conn, query: str, params: tuple = ()) -> list[dict[str, Any]]:
         cur.execute(query, params)
         names = [d.name for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur]
-
-
-def _relative_link(url: str | None, folder: Path) -> str | None:
-    if not url:
-        return None
-    path = Path(unquote(urlparse(url).path))
-    try:
-        return path.relative_to(folder).as_posix()
-    except ValueError:
-        return url
 
 
 def trend_svg(points: list[tuple[str, float]], width: int = 640, height: int = 180) -> str:
@@ -84,12 +79,18 @@ def trend_svg(points: list[tuple[str, float]], width: int = 640, height: int = 1
     return "".join(parts)
 
 
-def _update_latest(folder: Path) -> None:
-    latest = reports_root() / "latest"
-    temporary = reports_root() / f".latest-{os.getpid()}"
+def _update_latest(folder: ObjectStoragePath) -> None:
+    """Point ``latest`` at ``folder``: a symbolic link on a local disk (atomic: readers never see
+    a missing link), else the run folder's name in :data:`LATEST_FILE`."""
+    root = folder.parent
+    if not artifacts.is_local(root):
+        artifacts.write_text(root / LATEST_FILE, folder.name + "\n")
+        return
+    local = artifacts.local_path(root)
+    temporary = local / f".latest-{os.getpid()}"
     temporary.unlink(missing_ok=True)
     temporary.symlink_to(folder.name, target_is_directory=True)
-    os.replace(temporary, latest)  # atomic: readers never see a missing link
+    os.replace(temporary, local / "latest")
 
 
 def gather(conn, run_id: str) -> dict[str, Any]:
@@ -173,29 +174,30 @@ def gather(conn, run_id: str) -> dict[str, Any]:
     }
 
 
-def write_report(run_id: str) -> Path:
+def write_report(run_id: str) -> ObjectStoragePath:
     """Write the run's ``index.html`` and point ``latest`` at it; return the page's path."""
     folder = run_folder(run_id)
     with warehouse.connect(role="poster") as conn:
         data = gather(conn, run_id)
     summary = gate_summary_path(run_id)
     found = outcomes.read(summary) if summary.exists() else []
-    docs_index = folder / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    has_docs = (folder / outcomes.DATA_DOCS_SITE / "index.html").exists()
     env = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"])
     )
     page = env.get_template("billing_report.html.j2").render(
         run_id=run_id,
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        # The gate publishes its Data Docs links relative to the run folder.
         expectations=[
-            {**o.__dict__, "link": _relative_link(o.data_docs, folder)}
+            {**o.__dict__, "link": o.data_docs}
             for o in sorted(found, key=lambda o: (o.success, o.suite, o.rule))
         ],
-        data_docs=docs_index.relative_to(folder).as_posix() if docs_index.exists() else None,
+        data_docs=f"{outcomes.DATA_DOCS_SITE}/index.html" if has_docs else None,
         trend_svg=trend_svg(data.pop("trend")),
         **data,
     )
     index = folder / "index.html"
-    index.write_text(page, encoding="utf-8")
+    artifacts.write_text(index, page)
     _update_latest(folder)
     return index

@@ -1,5 +1,5 @@
-"""A GX file data context per gate run, in the folder its caller chose (the run's report folder
-for ``post_billing``), so the Data Docs stay with that run's report.
+"""A GX file data context per gate run, in a folder its caller chose (the gate's scratch folder;
+the gate then publishes the Data Docs with that run's report, see :mod:`waybill.artifacts`).
 
 GX writes its datasources into ``<folder>/gx/great_expectations.yml``; the warehouse's goes there
 as ``${WAYBILL_GX_WAREHOUSE_URL}``, which GX substitutes from this process's environment when it

@@ -6,16 +6,21 @@ count (nothing posts); row-scope failures let the run go on (the next task holds
 invoices); warnings are reported. The outcomes, with each rule's meta, come from the run's gate
 summary (:class:`~waybill.quality.actions.GateSummaryAction`).
 
-The gate knows nothing of what uses it: its caller names the folder of each run (GX context and
-summary go there) and records the verdict the gate returns and pushes to XCom
-(:data:`VERDICT_XCOM_KEY`), so :mod:`waybill.quality` imports nothing from billing.
+The gate knows nothing of what uses it: its caller names where each run's results are
+published (an :class:`~airflow.sdk.ObjectStoragePath` under :mod:`waybill.artifacts`, or a local
+folder) and records the verdict the gate returns and pushes to XCom (:data:`VERDICT_XCOM_KEY`),
+so :mod:`waybill.quality` imports nothing from billing. GX itself runs in a scratch folder of the
+task; its Data Docs site and the summary are then copied to that place, so a task on another
+worker (the report) reads them there, never from this worker's disk.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import tempfile
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.exceptions import AirflowException
@@ -24,9 +29,8 @@ from great_expectations_provider.operators.validate_checkpoint import GXValidate
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
-    from airflow.sdk import Context
+    from airflow.sdk import Context, ObjectStoragePath
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +46,15 @@ class GateFailed(AirflowException):
 class QualityGateOperator(GXValidateCheckpointOperator):
     """Run a checkpoint in the run's GX file context; fail only on critical batch-scope rules.
 
-    ``run_folder`` maps a run id to the folder for that run's GX file context and summary
-    (:data:`~waybill.quality.outcomes.SUMMARY_FILE`): the caller decides where reports live.
+    ``run_folder`` maps a run id to where that run's summary
+    (:data:`~waybill.quality.outcomes.SUMMARY_FILE`) and Data Docs
+    (:data:`~waybill.quality.outcomes.DATA_DOCS_SITE`) are published: the caller decides where
+    reports live.
     """
 
-    def __init__(self, *, run_folder: Callable[[str], Path], **kwargs: Any) -> None:
+    def __init__(
+        self, *, run_folder: Callable[[str], ObjectStoragePath | Path], **kwargs: Any
+    ) -> None:
         # The provider wants its file-context hook now; execute() points it at the run's folder.
         super().__init__(
             context_type="file", configure_file_data_context=_folder_not_chosen, **kwargs
@@ -59,21 +67,25 @@ class QualityGateOperator(GXValidateCheckpointOperator):
         Reads the checkpoint's summary in the run's folder; pushes :data:`VERDICT_XCOM_KEY`;
         raises :class:`GateFailed` naming the critical batch expectation that stopped the run.
         """
+        from waybill import artifacts
         from waybill.quality import outcomes
         from waybill.quality.context import run_data_context
 
-        run_id = context["run_id"]
-        folder = self.run_folder(run_id)
-        self.configure_file_data_context = functools.partial(run_data_context, folder)
-        summary = folder / outcomes.SUMMARY_FILE
-        summary.unlink(missing_ok=True)
-        started = time.monotonic()
-        try:
-            super().execute(context)
-        except GXValidationFailed as exc:
-            log.info("some expectations failed; checking their severity (%s)", exc)
-        seconds = time.monotonic() - started
-        found = outcomes.read(summary)
+        target = self.run_folder(context["run_id"])
+        with tempfile.TemporaryDirectory(prefix="waybill-gate-") as scratch:
+            workdir = Path(scratch)
+            self.configure_file_data_context = functools.partial(run_data_context, workdir)
+            started = time.monotonic()
+            try:
+                super().execute(context)
+            except GXValidationFailed as exc:
+                log.info("some expectations failed; checking their severity (%s)", exc)
+            seconds = time.monotonic() - started
+            found = outcomes.relative_links(outcomes.read(workdir / outcomes.SUMMARY_FILE), workdir)
+            artifacts.publish_tree(
+                workdir / outcomes.DATA_DOCS_SITE, target / outcomes.DATA_DOCS_SITE
+            )
+            outcomes.write(found, target / outcomes.SUMMARY_FILE)
         stop = outcomes.stop_message(found)
         verdict = {"passed": stop is None, "message": stop, "seconds": round(seconds, 3)}
         context["ti"].xcom_push(key=VERDICT_XCOM_KEY, value=verdict)

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
+    from airflow.sdk import ObjectStoragePath
     from great_expectations.checkpoint.checkpoint import CheckpointResult
 
 # The summary's file name in the folder the gate is given (the GX context's project root).
 SUMMARY_FILE = "gate.json"
+# The GX Data Docs site, relative to that folder (a file context's local site).
+DATA_DOCS_SITE = "gx/uncommitted/data_docs/local_site"
 
 
 @dataclass
@@ -89,13 +92,24 @@ def from_checkpoint_result(
     return outcomes
 
 
-def write(outcomes: list[Outcome], path: Path) -> None:
+def relative_links(outcomes: list[Outcome], folder: Path) -> list[Outcome]:
+    """``outcomes`` with each Data Docs link (a ``file:`` URL under ``folder``) made relative to
+    ``folder``, so the links hold wherever the folder is published."""
+    for o in outcomes:
+        if o.data_docs:
+            page = Path(unquote(urlparse(o.data_docs).path))
+            if page.is_relative_to(folder):
+                o.data_docs = page.relative_to(folder).as_posix()
+    return outcomes
+
+
+def write(outcomes: list[Outcome], path: Path | ObjectStoragePath) -> None:
     """Write outcomes as JSON (the report and the gate read it back)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps([asdict(o) for o in outcomes], indent=1, default=str))
 
 
-def read(path: Path) -> list[Outcome]:
+def read(path: Path | ObjectStoragePath) -> list[Outcome]:
     """Read outcomes written by :func:`write`; raises ``FileNotFoundError`` if the gate never ran."""
     return [Outcome(**item) for item in json.loads(path.read_text())]
 
