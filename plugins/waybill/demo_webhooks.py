@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 RECEIVER_START_TIMEOUT_S = 60
 PUSH_PAGE = 500
+PUSH_ATTEMPTS = 8  # the sandbox faults a request at most a few times in a row
 
 
 def webhook_carriers() -> list[str]:
@@ -136,12 +137,19 @@ class Pusher:
         }
         if page_token:
             body["page_token"] = page_token
-        response = requests.post(
-            f"{self.sandbox_url}/carriers/{carrier}/webhooks/deliveries",
-            json=body,
-            headers={"Authorization": f"Bearer {self.admin_token}"},
-            timeout=600,
-        )
+        # The sandbox's request faults (429, 5xx) hit this call too; like any client, retry.
+        for attempt in range(PUSH_ATTEMPTS):
+            response = requests.post(
+                f"{self.sandbox_url}/carriers/{carrier}/webhooks/deliveries",
+                json=body,
+                headers={"Authorization": f"Bearer {self.admin_token}"},
+                timeout=600,
+            )
+            if response.status_code != 429 and response.status_code < 500:
+                break
+            if attempt + 1 < PUSH_ATTEMPTS:
+                wait = response.headers.get("Retry-After", "")
+                time.sleep(min(float(wait), 5.0) if wait.replace(".", "", 1).isdigit() else 0.2)
         response.raise_for_status()
         return response.json()
 
