@@ -7,7 +7,10 @@ a client that retries gets through. The truth's billing oracle and CRM expectati
 shipment through :class:`Visibility`, so they predict what Waybill can know — no more:
 
 * the ERP order, the TMS shipment or every WMS confirmation copy unreadable → the shipment never
-  matches across systems (no invoice; without the ERP order no customer, so no CRM record);
+  matches across systems (no invoice; without the ERP order no customer, so no CRM status);
+* a ParcelCo (UPS) event names no order: without a readable TMS shipment none of its events
+  reaches the shipment (SwiftEx, TrackLane and Ridgeline events carry the order reference);
+* a carrier that also pushes webhooks (``pushed``) loses no event to a bad feed copy;
 * a rated charge is its latest *readable* revision (a charge whose revisions are all unreadable
   does not exist for the pipeline);
 * a Ridgeline POD's state is its latest readable publication (an unreadable reversal leaves
@@ -98,12 +101,18 @@ def visibility_of(
     code = s.carrier.carrier_code
     events: frozenset[int] = frozenset()
     pods: frozenset[int] = frozenset()
-    if code in ("parcelco", "swiftex") and code not in pushed:
-        events = frozenset(
-            k
-            for k in range(len(s.events))
-            if bad("carriers", f"{code}/events/{s.tracking_number}/{k}")
-        )
+    tms_readable = not bad("tms", f"shipments/{s.tms_shipment_id}")
+    if code == "parcelco" and not tms_readable:
+        # UPS events name no order: they reach a shipment only through the tracking number of
+        # its TMS shipment, so without one none of them is ever the shipment's.
+        events = frozenset(range(len(s.events)))
+    elif code in ("parcelco", "swiftex"):
+        if code not in pushed:
+            events = frozenset(
+                k
+                for k in range(len(s.events))
+                if bad("carriers", f"{code}/events/{s.tracking_number}/{k}")
+            )
     else:
         pods = frozenset(
             sub
@@ -112,7 +121,7 @@ def visibility_of(
         )
     return Visibility(
         erp_order=not bad("erp", f"orders/{s.order_number}"),
-        tms_shipment=not bad("tms", f"shipments/{s.tms_shipment_id}"),
+        tms_shipment=tms_readable,
         wms_confirmation_at=min(readable) if readable else None,
         hidden_charges=frozenset(charges),
         hidden_pods=pods,

@@ -118,6 +118,18 @@ def test_derived_code_used_when_event_type_unknown() -> None:
     assert (event.source_code, event.milestone) == ("IT", "in_transit")
 
 
+def test_an_exception_code_refines_the_scan() -> None:
+    """FedEx reports damage as a delivery exception (DE) whose exceptionCode is DMG: damaged, not
+    delayed; a DE with another exception code stays a delivery exception."""
+    damaged = _scan(eventType="DE", derivedStatusCode="DE", exceptionCode="DMG")
+    weather = _scan(eventType="DE", derivedStatusCode="DE", exceptionCode="A12")
+    events = _run(_doc([damaged, weather])).events
+    assert [(e.milestone, e.source_code, e.is_exception) for e in events] == [
+        ("damaged", "DE:DMG", True),
+        ("delayed", "DE", True),
+    ]
+
+
 def test_unknown_codes_are_unmapped() -> None:
     [event] = _run(_doc([_scan(eventType="ZZ", derivedStatusCode=None)])).events
     assert (event.source_code, event.milestone) == ("ZZ", "unmapped")

@@ -182,8 +182,10 @@ def _scan_event(node: Field, package: _Package) -> CanonicalEvent:
     candidates = [code for code in (event_type, derived) if code]
     if not candidates:
         raise scan.error("eventType", "is missing (and so is derivedStatusCode)")
-    source_code, milestone = lookup(SOURCE_STANDARD, candidates)
     reason_code = scan.text("exceptionCode")
+    # The exception code refines the scan (DE + DMG: damaged, not a delivery delay).
+    specific = [f"{code}:{reason_code}" for code in candidates] if reason_code else []
+    source_code, milestone = lookup(SOURCE_STANDARD, specific + candidates)
     reason_description = scan.text("exceptionDescription")
     delay = scan.obj("delayDetail")
     if reason_code is None and delay.value is not None and delay.text("status") == "DELAYED":
