@@ -89,11 +89,40 @@ def _hits_in_airflow_db(needles: list[str]) -> tuple[list[str], int]:
     return hits, len(tables)
 
 
+def _read_gate_scratch_configs(monkeypatch, tmp_path) -> list[str]:
+    """Make the GX gate's scratch folders land in ``tmp_path`` and record each
+    ``great_expectations.yml`` just before its folder is removed; return the list they fill."""
+    import contextlib
+    import shutil
+    import tempfile
+    import types
+    from pathlib import Path
+
+    from waybill.quality import gate_operator
+
+    configs: list[str] = []
+
+    @contextlib.contextmanager
+    def recorded_scratch(prefix: str = "", **_: object):
+        folder = tempfile.mkdtemp(prefix=prefix, dir=tmp_path)
+        try:
+            yield folder
+        finally:
+            configs.extend(p.read_text() for p in Path(folder).rglob("great_expectations.yml"))
+            shutil.rmtree(folder)
+
+    monkeypatch.setattr(
+        gate_operator, "tempfile", types.SimpleNamespace(TemporaryDirectory=recorded_scratch)
+    )
+    return configs
+
+
 def test_no_password_or_token_is_written_anywhere(
     canaries, clean_warehouse, airflow_db, monkeypatch, tmp_path, capfd
 ):
     from waybill_sandbox.server import running_sandbox
 
+    gx_configs = _read_gate_scratch_configs(monkeypatch, tmp_path)
     token = canaries["token"]
     build = tmp_path / "build"
     monkeypatch.setenv("WAYBILL_BUILD_DIR", str(build))
@@ -114,8 +143,9 @@ def test_no_password_or_token_is_written_anywhere(
         row = posted.fetchone()
         assert row is not None
         assert row[0] > 0
-    gx_config = next(build.rglob("great_expectations.yml")).read_text()
-    assert "${WAYBILL_GX_WAREHOUSE_URL}" in gx_config
+    # GX's config (in the gate's scratch folder, gone after the gate) names the URL's variable.
+    assert gx_configs
+    assert all("${WAYBILL_GX_WAREHOUSE_URL}" in config for config in gx_configs)
 
     needles = [token, *canaries["passwords"].values()]
     state = warehouse.state_dir()
